@@ -1,0 +1,1 @@
+//! XML documents Hearth reads and writes (being written).

@@ -1,0 +1,5 @@
+//! The `hearth` binary: the shell around `hearth-core`.
+
+fn main() {
+    println!("hearth");
+}
