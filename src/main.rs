@@ -1,5 +1,122 @@
 //! The `hearth` binary: the shell around `hearth-core`.
+//!
+//! `hearth serve` runs the shard-per-core server; `hearth tools ...` runs the key tools.
 
-fn main() {
-    println!("hearth");
+mod api;
+mod config;
+mod engine;
+mod store;
+mod tools;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+
+/// IMS subscriber data and authentication server: Homestead and Homestead-prov APIs, GBA key tools,
+/// ephemeral SIP credentials.
+#[derive(Parser)]
+#[command(name = "hearth", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (zero config: loopback listeners, embedded store in ./hearth-data).
+    Serve(ServeArgs),
+    /// Key tools: naf-key, naf-digest, gbad-passwd, gbad-ks, milenage, auts. Their options are
+    /// single-dash, as in the GBA gateway's tools; `hearth tools <tool> -help` lists them.
+    #[command(disable_help_flag = true)]
+    Tools {
+        /// The tool and its options.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        args: Vec<String>,
+    },
+}
+
+/// Options of `hearth serve`; each overrides the config file.
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// TOML configuration file (every key optional; see README.md for the reference).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Directory of the embedded store [default: ./hearth-data].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Number of shards, one executor pinned per core [default: the cores available].
+    #[arg(long, value_name = "N")]
+    shards: Option<usize>,
+    /// Homestead signalling API listener [default: 127.0.0.1:8888].
+    #[arg(long, value_name = "ADDR")]
+    signalling_addr: Option<std::net::SocketAddr>,
+    /// Provisioning API listener [default: 127.0.0.1:8889].
+    #[arg(long, value_name = "ADDR")]
+    provisioning_addr: Option<std::net::SocketAddr>,
+    /// Home domain: the default realm of private identities [default: example.com].
+    #[arg(long, value_name = "DOMAIN")]
+    home_domain: Option<String>,
+    /// S-CSCF URI answered by registration-status and location without an HSS.
+    #[arg(long, value_name = "URI")]
+    scscf_uri: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Tools { args } => ExitCode::from(tools::run(&args)),
+        Command::Serve(args) => match serve(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("hearth: {e}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+fn serve(args: ServeArgs) -> Result<(), String> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HEARTH_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    let mut config = match &args.config {
+        Some(path) => Config::from_file(path)?,
+        None => Config::default(),
+    };
+    if let Some(v) = args.data_dir {
+        config.data_dir = v;
+    }
+    if let Some(v) = args.shards {
+        config.shards = v;
+    }
+    if let Some(v) = args.signalling_addr {
+        config.signalling_addr = v;
+    }
+    if let Some(v) = args.provisioning_addr {
+        config.provisioning_addr = v;
+    }
+    if let Some(v) = args.home_domain {
+        config.home_domain = v;
+    }
+    if let Some(v) = args.scscf_uri {
+        config.scscf_uri = v;
+    }
+    config.validate()?;
+
+    let embedded = store::EmbeddedStore::open(&config.data_dir)
+        .map_err(|e| format!("cannot open store in {}: {e}", config.data_dir.display()))?;
+    let store = store::StoreHandle::start(Arc::new(embedded), 2);
+    let result = engine::run(config, store.clone());
+    // Every shard has stopped: flush what the store holds before exiting.
+    store.shutdown();
+    result
 }

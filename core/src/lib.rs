@@ -10,4 +10,5 @@
 
 pub mod crypto;
 pub mod http;
+pub mod model;
 pub mod xml;

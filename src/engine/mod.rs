@@ -1,0 +1,294 @@
+//! The shard-per-core engine: one glommio executor per core, each pinned, each binding every listener
+//! with SO_REUSEPORT, each owning a partition of the subscriber caches.
+//!
+//! A request accepted on shard A whose key (IMPI or IMPU) hashes to shard B is forwarded to B over a
+//! cross-shard channel; B does the work against its cache partition and A writes the answer. Nothing
+//! is shared between shards but channels and the store handle.
+
+mod conn;
+pub mod route;
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use futures_channel::oneshot;
+use glommio::channels::channel_mesh::{MeshBuilder, Senders};
+use glommio::channels::local_channel::LocalReceiver;
+use glommio::net::TcpListener;
+use glommio::{LocalExecutorPoolBuilder, PoolPlacement};
+use hearth_core::http::{HttpDate, Request, Response};
+
+use crate::api::ShardState;
+use crate::config::Config;
+use crate::store::StoreHandle;
+
+/// Which front door a request came through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListenerKind {
+    /// Homestead signalling API (SIP cores).
+    Signalling,
+    /// Provisioning API (Homestead-prov).
+    Provisioning,
+}
+
+/// What a handler answers: a whole response, or a head followed by a stream of body chunks
+/// (sent with chunked transfer encoding as they are produced).
+pub enum Reply {
+    /// A complete response.
+    Full(Response),
+    /// A response whose body is streamed; the head's own body is ignored.
+    Chunked {
+        /// Status and headers.
+        head: Response,
+        /// Body pieces, in order; the stream ends when the sender is dropped.
+        chunks: LocalReceiver<Bytes>,
+    },
+}
+
+impl From<Response> for Reply {
+    fn from(r: Response) -> Self {
+        Reply::Full(r)
+    }
+}
+
+/// A request handed to its owning shard, with the way back.
+pub struct Forwarded {
+    listener: ListenerKind,
+    request: Request,
+    reply: oneshot::Sender<Response>,
+}
+
+/// Everything one shard owns. Lives on its executor thread only (`Rc`), never shared.
+pub struct Shard {
+    /// This shard's index, 0..nr_shards.
+    pub id: usize,
+    /// Number of shards in the process.
+    pub nr_shards: usize,
+    /// The configuration, shared read-only.
+    pub config: Arc<Config>,
+    /// The store side, reached over channels.
+    pub store: StoreHandle,
+    /// Application state of this shard (cache partition and the like).
+    pub state: ShardState,
+    forward: Senders<Forwarded>,
+    date: RefCell<(u64, HttpDate)>,
+    shutdown: Arc<AtomicBool>,
+    open_connections: Cell<usize>,
+}
+
+impl Shard {
+    /// The HTTP `Date` value for now, re-formatted at most once a second.
+    fn http_date(&self) -> std::cell::Ref<'_, HttpDate> {
+        let now = unix_now();
+        {
+            let mut d = self.date.borrow_mut();
+            if d.0 != now {
+                d.0 = now;
+                d.1.set(now);
+            }
+        }
+        std::cell::Ref::map(self.date.borrow(), |d| &d.1)
+    }
+
+    /// True once SIGTERM (or SIGINT) has been received.
+    pub fn shutting_down(&self) -> bool {
+        self.shutdown.load(Ordering::Relaxed)
+    }
+
+    /// Runs `request` on the shard that owns its key, or here if it has none or we own it.
+    async fn dispatch(self: &Rc<Self>, listener: ListenerKind, request: Request) -> Reply {
+        let owner = crate::api::routing_key(listener, &request)
+            .map(|key| route::owner_shard(key.as_bytes(), self.nr_shards));
+        match owner {
+            Some(owner) if owner != self.id => {
+                let (tx, rx) = oneshot::channel();
+                let msg = Forwarded { listener, request, reply: tx };
+                if self.forward.send_to(owner, msg).await.is_err() {
+                    return Response::text(503, "owning shard is not available").into();
+                }
+                match rx.await {
+                    Ok(response) => Reply::Full(response),
+                    Err(_) => Response::text(503, "owning shard dropped the request").into(),
+                }
+            }
+            _ => crate::api::handle(self, listener, request).await,
+        }
+    }
+
+    /// Handles a request forwarded to us as its owner. Streams are never forwarded, so a handler
+    /// that answered with one is turned into an error rather than lost silently.
+    async fn serve_forwarded(self: &Rc<Self>, msg: Forwarded) {
+        let response = match crate::api::handle(self, msg.listener, msg.request).await {
+            Reply::Full(r) => r,
+            Reply::Chunked { .. } => Response::text(500, "streamed reply cannot be forwarded"),
+        };
+        // The requesting connection may have gone away; nothing to do then.
+        let _ = msg.reply.send(response);
+    }
+}
+
+/// Seconds since the UNIX epoch (0 if the clock is before it).
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Starts every shard and blocks until they have all stopped after SIGTERM/SIGINT.
+pub fn run(config: Config, store: StoreHandle) -> Result<(), String> {
+    let nr_shards = config.shard_count();
+    let config = Arc::new(config);
+    let shutdown = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, Arc::clone(&shutdown))
+            .map_err(|e| format!("cannot install signal handler: {e}"))?;
+    }
+
+    // Fail early, with a clear message, when a listener address cannot be bound at all; each shard
+    // then binds its own socket with SO_REUSEPORT.
+    for addr in [config.signalling_addr, config.provisioning_addr] {
+        std::net::TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    }
+
+    let mesh = MeshBuilder::full(nr_shards, 1024);
+    let placement = if nr_shards <= std::thread::available_parallelism().map_or(1, |n| n.get()) {
+        PoolPlacement::MaxSpread(nr_shards, None)
+    } else {
+        PoolPlacement::Unbound(nr_shards)
+    };
+    tracing::info!(
+        shards = nr_shards,
+        signalling = %config.signalling_addr,
+        provisioning = %config.provisioning_addr,
+        "starting"
+    );
+    let cfg = Arc::clone(&config);
+    let sd = Arc::clone(&shutdown);
+    let handles = LocalExecutorPoolBuilder::new(placement)
+        .name("hearth-shard")
+        .on_all_shards(move || shard_main(cfg, store, mesh, sd))
+        .map_err(|e| format!("cannot start shards: {e}"))?;
+    let mut failures = Vec::new();
+    for result in handles.join_all() {
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => failures.push(e),
+            Err(e) => failures.push(format!("shard thread failed: {e}")),
+        }
+    }
+    if failures.is_empty() {
+        tracing::info!("all shards stopped");
+        Ok(())
+    } else {
+        // Other shards keep no state worth waiting for once one failed: report them all.
+        Err(failures.join("; "))
+    }
+}
+
+async fn shard_main(
+    config: Arc<Config>,
+    store: StoreHandle,
+    mesh: MeshBuilder<Forwarded, glommio::channels::channel_mesh::Full>,
+    shutdown: Arc<AtomicBool>,
+) -> Result<(), String> {
+    let (senders, mut receivers) = mesh
+        .join()
+        .await
+        .map_err(|_| "cannot join the shard mesh".to_string())?;
+    let id = senders.peer_id();
+    let nr_shards = senders.nr_consumers();
+    let signalling = TcpListener::bind(config.signalling_addr)
+        .map_err(|e| format!("shard {id}: bind {}: {e}", config.signalling_addr))?;
+    let provisioning = TcpListener::bind(config.provisioning_addr)
+        .map_err(|e| format!("shard {id}: bind {}: {e}", config.provisioning_addr))?;
+
+    let shard = Rc::new(Shard {
+        id,
+        nr_shards,
+        state: ShardState::new(id, nr_shards, &config),
+        config,
+        store,
+        forward: senders,
+        date: RefCell::new((0, HttpDate::new(0))),
+        shutdown,
+        open_connections: Cell::new(0),
+    });
+
+    // Serve requests other shards forward to us.
+    for (_, stream) in receivers.streams() {
+        let shard = Rc::clone(&shard);
+        glommio::spawn_local(async move {
+            while let Some(msg) = stream.recv().await {
+                let shard = Rc::clone(&shard);
+                glommio::spawn_local(async move { shard.serve_forwarded(msg).await }).detach();
+            }
+        })
+        .detach();
+    }
+
+    let sig = glommio::spawn_local(accept_loop(
+        Rc::clone(&shard),
+        signalling,
+        ListenerKind::Signalling,
+    ));
+    let prov = glommio::spawn_local(accept_loop(
+        Rc::clone(&shard),
+        provisioning,
+        ListenerKind::Provisioning,
+    ));
+    sig.await;
+    prov.await;
+
+    // Drain: let open connections finish the requests they have, up to the drain timeout.
+    let deadline = Instant::now() + Duration::from_secs(shard.config.http.drain_timeout_secs);
+    while shard.open_connections.get() > 0 && Instant::now() < deadline {
+        glommio::timer::sleep(Duration::from_millis(20)).await;
+    }
+    // Other shards may still forward to us while they drain; keep serving them a little longer so
+    // their in-flight requests complete.
+    glommio::timer::sleep(Duration::from_millis(100)).await;
+    tracing::debug!(shard = shard.id, "stopped");
+    Ok(())
+}
+
+async fn accept_loop(shard: Rc<Shard>, listener: TcpListener, kind: ListenerKind) {
+    loop {
+        let accepted = futures_lite::future::or(
+            async { Some(listener.accept().await) },
+            async {
+                while !shard.shutting_down() {
+                    glommio::timer::sleep(Duration::from_millis(50)).await;
+                }
+                None
+            },
+        )
+        .await;
+        let stream = match accepted {
+            None => return,
+            Some(Ok(stream)) => stream,
+            Some(Err(e)) => {
+                // EMFILE and friends: back off instead of spinning.
+                tracing::warn!(shard = shard.id, error = %e, "accept failed");
+                glommio::timer::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        if shard.open_connections.get() >= shard.config.http.max_connections_per_shard {
+            drop(stream);
+            continue;
+        }
+        shard.open_connections.set(shard.open_connections.get() + 1);
+        let shard = Rc::clone(&shard);
+        glommio::spawn_local(async move {
+            conn::serve(&shard, stream, kind).await;
+            shard
+                .open_connections
+                .set(shard.open_connections.get().saturating_sub(1));
+        })
+        .detach();
+    }
+}
