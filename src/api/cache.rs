@@ -10,9 +10,9 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use hearth_core::crypto::milenage::Milenage;
-use hearth_core::model::{
-    IrsRecord, PublicRecord, RegistrationRecord, ServiceProfileRecord,
-};
+use hearth_core::model::RegistrationRecord;
+
+use crate::store::PublicView;
 
 
 /// Most entries one cache of one shard holds before it sheds the oldest half of its fills.
@@ -44,13 +44,9 @@ pub struct AkaEntry {
 
 /// What the owner of an IMPU keeps to answer reg-data and location without the store.
 pub struct PublicEntry {
-    /// The IMPU's own record.
-    pub record: PublicRecord,
-    /// Its IRS.
-    pub irs: IrsRecord,
-    /// Every service profile of the IRS, in IRS order, with its public IDs' records.
-    pub profiles: Vec<(ServiceProfileRecord, Vec<PublicRecord>)>,
-    /// The IRS's registration.
+    /// The IMPU, its IRS and every service profile of the IRS.
+    pub view: PublicView,
+    /// The IRS's registration (NOT_REGISTERED when none is stored).
     pub registration: RegistrationRecord,
 }
 

@@ -16,7 +16,7 @@ use serde_json::json;
 
 use super::{error, json, method_not_allowed, store_error};
 use crate::engine::{Reply, Shard};
-use crate::store::{Missing, PrivateUpdate, PutOutcome};
+use crate::store::{AkaUpdate, Missing, Outcome, PrivateUpdate, Written};
 
 /// Public IDs read from the store per page while streaming `/public/`.
 const LISTING_PAGE: usize = 1000;
@@ -237,16 +237,12 @@ async fn put_private(shard: &Rc<Shard>, req: &Request, impi: &str) -> Response {
         digest_ha1,
         realm,
         plaintext_password,
-        aka,
+        // A password change from Ellis (no "aka") keeps AKA credentials provisioned earlier.
+        aka: aka.map_or(AkaUpdate::Keep, AkaUpdate::Set),
     };
     let key = impi.to_string();
-    match shard.store.write(move |s| s.put_private(&key, update)).await {
-        Ok((_outcome, affected)) => {
-            shard.invalidate(&affected).await;
-            Response::empty(200)
-        }
-        Err(e) => store_error(&e),
-    }
+    let result = shard.store.write(move |s| s.put_private(&key, update)).await;
+    written_response(shard, result, 200).await
 }
 
 async fn get_private(shard: &Rc<Shard>, impi: &str) -> Response {
@@ -267,14 +263,8 @@ async fn get_private(shard: &Rc<Shard>, impi: &str) -> Response {
 
 async fn delete_private(shard: &Rc<Shard>, impi: &str) -> Response {
     let key = impi.to_string();
-    match shard.store.write(move |s| s.delete_private(&key)).await {
-        Ok(Some(affected)) => {
-            shard.invalidate(&affected).await;
-            Response::empty(200)
-        }
-        Ok(None) => Response::empty(204),
-        Err(e) => store_error(&e),
-    }
+    let result = shard.store.write(move |s| s.delete_private(&key)).await;
+    deletion_response(shard, result, Response::empty(204)).await
 }
 
 async fn private_irs_list(shard: &Rc<Shard>, impi: &str) -> Response {
@@ -301,18 +291,49 @@ async fn associate(shard: &Rc<Shard>, impi: &str, irs: &str, add: bool) -> Respo
             }
         })
         .await;
-    match result {
-        Ok(Ok(affected)) => {
-            shard.invalidate(&affected).await;
-            Response::empty(200)
-        }
-        Ok(Err(missing)) => missing_response(missing),
-        Err(e) => store_error(&e),
-    }
+    written_response(shard, result, 200).await
 }
 
 fn missing_response(missing: Missing) -> Response {
     error(404, format!("{missing} not found"))
+}
+
+/// The answer to a write: `ok_status` (invalidating what it changed first), 404 naming what was
+/// missing, 409 on a conflict, or the store error.
+async fn written_response(
+    shard: &Rc<Shard>,
+    result: Result<Written, crate::store::StoreError>,
+    ok_status: u16,
+) -> Response {
+    match result {
+        Ok(w) => match w.outcome {
+            Outcome::NotFound(missing) => missing_response(missing),
+            Outcome::Conflict => error(409, "the resource exists under another parent"),
+            _ => {
+                shard.invalidate(&w.affected).await;
+                Response::empty(ok_status)
+            }
+        },
+        Err(e) => store_error(&e),
+    }
+}
+
+/// The answer to a delete: 200 once removed, `absent` when there was nothing to remove.
+async fn deletion_response(
+    shard: &Rc<Shard>,
+    result: Result<Written, crate::store::StoreError>,
+    absent: Response,
+) -> Response {
+    match result {
+        Ok(w) => match w.outcome {
+            Outcome::NotFound(_) => absent,
+            _ => {
+                shard.invalidate(&w.affected).await;
+                Response::empty(200)
+            }
+        },
+        Err(e) => store_error(&e),
+    }
 }
 
 async fn private_public_ids(shard: &Rc<Shard>, impi: &str) -> Response {
@@ -330,7 +351,7 @@ async fn create_irs(shard: &Rc<Shard>) -> Response {
     let id = uuid::Uuid::new_v4().to_string();
     let key = id.clone();
     match shard.store.write(move |s| s.create_irs(&key)).await {
-        Ok(()) => Response::empty(201).with_header("Location", &format!("/irs/{id}")),
+        Ok(_) => Response::empty(201).with_header("Location", &format!("/irs/{id}")),
         Err(e) => store_error(&e),
     }
 }
@@ -340,14 +361,8 @@ async fn delete_irs(shard: &Rc<Shard>, irs: &str) -> Response {
         return Response::empty(204);
     }
     let key = irs.to_string();
-    match shard.store.write(move |s| s.delete_irs(&key)).await {
-        Ok(Some(affected)) => {
-            shard.invalidate(&affected).await;
-            Response::empty(200)
-        }
-        Ok(None) => Response::empty(204),
-        Err(e) => store_error(&e),
-    }
+    let result = shard.store.write(move |s| s.delete_irs(&key)).await;
+    deletion_response(shard, result, Response::empty(204)).await
 }
 
 async fn irs_public_ids(shard: &Rc<Shard>, irs: &str) -> Response {
@@ -402,9 +417,12 @@ async fn create_service_profile(shard: &Rc<Shard>, irs: &str) -> Response {
         .write(move |s| s.create_service_profile(&irs_key, &sp_key))
         .await
     {
-        Ok(Ok(())) => Response::empty(201)
-            .with_header("Location", &format!("/irs/{irs}/service_profiles/{sp}")),
-        Ok(Err(missing)) => missing_response(missing),
+        Ok(w) => match w.outcome {
+            Outcome::NotFound(missing) => missing_response(missing),
+            Outcome::Conflict => error(409, "service profile exists in another IRS"),
+            _ => Response::empty(201)
+                .with_header("Location", &format!("/irs/{irs}/service_profiles/{sp}")),
+        },
         Err(e) => store_error(&e),
     }
 }
@@ -414,18 +432,11 @@ async fn delete_service_profile(shard: &Rc<Shard>, irs: &str, sp: &str) -> Respo
         return Response::empty(204);
     }
     let (irs_key, sp_key) = (irs.to_string(), sp.to_string());
-    match shard
+    let result = shard
         .store
         .write(move |s| s.delete_service_profile(&irs_key, &sp_key))
-        .await
-    {
-        Ok(Some(affected)) => {
-            shard.invalidate(&affected).await;
-            Response::empty(200)
-        }
-        Ok(None) => Response::empty(204),
-        Err(e) => store_error(&e),
-    }
+        .await;
+    deletion_response(shard, result, Response::empty(204)).await
 }
 
 /// The service profile `sp` if it exists and belongs to `irs`.
@@ -470,18 +481,11 @@ async fn put_public(shard: &Rc<Shard>, req: &Request, irs: &str, sp: &str, impu:
     }
     let (irs_key, sp_key, impu_key) = (irs.to_string(), sp.to_string(), impu.to_string());
     let identity_xml = doc.xml;
-    match shard
+    let result = shard
         .store
         .write(move |s| s.put_public(&irs_key, &sp_key, &impu_key, &identity_xml))
-        .await
-    {
-        Ok(Ok(affected)) => {
-            shard.invalidate(&affected).await;
-            Response::empty(200)
-        }
-        Ok(Err(missing)) => missing_response(missing),
-        Err(e) => store_error(&e),
-    }
+        .await;
+    written_response(shard, result, 200).await
 }
 
 async fn get_public_identity(shard: &Rc<Shard>, irs: &str, sp: &str, impu: &str) -> Response {
@@ -497,18 +501,16 @@ async fn get_public_identity(shard: &Rc<Shard>, irs: &str, sp: &str, impu: &str)
 
 async fn delete_public(shard: &Rc<Shard>, irs: &str, sp: &str, impu: &str) -> Response {
     let (irs_key, sp_key, impu_key) = (irs.to_string(), sp.to_string(), impu.to_string());
-    match shard
+    let result = shard
         .store
         .write(move |s| s.delete_public(&irs_key, &sp_key, &impu_key))
-        .await
-    {
-        Ok(Some(affected)) => {
-            shard.invalidate(&affected).await;
-            Response::empty(200)
-        }
-        Ok(None) => error(404, "public ID not found in this service profile"),
-        Err(e) => store_error(&e),
-    }
+        .await;
+    deletion_response(
+        shard,
+        result,
+        error(404, "public ID not found in this service profile"),
+    )
+    .await
 }
 
 async fn put_filter_criteria(shard: &Rc<Shard>, req: &Request, irs: &str, sp: &str) -> Response {
@@ -521,18 +523,11 @@ async fn put_filter_criteria(shard: &Rc<Shard>, req: &Request, irs: &str, sp: &s
     };
     let parts: Vec<String> = doc.ifcs.into_iter().chain(doc.extra).collect();
     let (irs_key, sp_key, xml_doc) = (irs.to_string(), sp.to_string(), doc.xml);
-    match shard
+    let result = shard
         .store
         .write(move |s| s.put_filter_criteria(&irs_key, &sp_key, &xml_doc, parts))
-        .await
-    {
-        Ok(Ok(affected)) => {
-            shard.invalidate(&affected).await;
-            Response::empty(200)
-        }
-        Ok(Err(missing)) => missing_response(missing),
-        Err(e) => store_error(&e),
-    }
+        .await;
+    written_response(shard, result, 200).await
 }
 
 async fn get_filter_criteria(shard: &Rc<Shard>, irs: &str, sp: &str) -> Response {

@@ -18,6 +18,7 @@ use serde_json::json;
 use super::cache::{AkaEntry, AuthEntry, PublicEntry};
 use super::{error, json, method_not_allowed, store_error};
 use crate::engine::{Shard, unix_now};
+use crate::store::Outcome;
 
 /// SQNs reserved in the store per write: one durable write per this many AKA vectors.
 const SQN_BLOCK: u64 = 32;
@@ -115,12 +116,8 @@ async fn public_entry(shard: &Rc<Shard>, impu: &str) -> Result<Option<Rc<PublicE
         .await
         .map_err(|e| store_error(&e))?;
     let Some(view) = view else { return Ok(None) };
-    let entry = Rc::new(PublicEntry {
-        record: view.record,
-        irs: view.irs,
-        profiles: view.profiles,
-        registration: view.registration.unwrap_or_default(),
-    });
+    let registration = view.registration.clone().unwrap_or_default();
+    let entry = Rc::new(PublicEntry { view, registration });
     shard
         .state
         .public
@@ -269,11 +266,14 @@ async fn next_sqn(
         }
     }
     let key = impi.to_string();
-    shard
+    let written = shard
         .store
         .write(move |s| s.set_aka_sqn(&key, last))
         .await
         .map_err(|e| store_error(&e))?;
+    if let Outcome::NotFound(missing) = written.outcome {
+        return Err(error(404, format!("{missing} not found")));
+    }
     aka_entry.reserved_up_to.set(last);
     aka_entry.next_in_block.set(policy.next_sqn(first).ok());
     Ok(first)
@@ -414,17 +414,21 @@ async fn reg_data_put(shard: &Rc<Shard>, req: &Request, impu: &str) -> Response 
     };
     let state = transition.next.state;
     if transition.changed {
-        let irs = entry.record.irs.clone();
+        let irs = entry.view.record.irs.clone();
         let record: RegistrationRecord = transition.next.clone();
-        let affected = match shard
+        let written = match shard
             .store
             .write(move |s| s.put_registration(&irs, record))
             .await
         {
-            Ok(a) => a,
+            Ok(w) => w,
             Err(e) => return store_error(&e),
         };
-        shard.invalidate(&affected).await;
+        if let Outcome::NotFound(missing) = written.outcome {
+            // The IRS went away between the read and the write.
+            return error(404, format!("{missing} not found"));
+        }
+        shard.invalidate(&written.affected).await;
     }
     let previous = kind.reports_previous_state().then_some(transition.previous);
     reg_data_response(&entry, state, previous)
@@ -440,11 +444,16 @@ fn xml_state(state: RegState) -> xml::reg_data::RegistrationState {
 
 fn reg_data_response(entry: &PublicEntry, state: RegState, previous: Option<RegState>) -> Response {
     let parts: Vec<xml::ims_subscription::ProfileParts> = entry
-        .profiles
+        .view
+        .service_profiles
         .iter()
-        .map(|(profile, publics)| xml::ims_subscription::ProfileParts {
-            public_identities: publics.iter().map(|p| p.identity_xml.clone()).collect(),
-            filter_xml: profile.filter_xml.clone(),
+        .map(|profile| xml::ims_subscription::ProfileParts {
+            public_identities: profile
+                .public_identities
+                .iter()
+                .map(|p| p.identity_xml.clone())
+                .collect(),
+            filter_xml: profile.record.filter_xml.clone(),
         })
         .collect();
     let private_id = entry.registration.private_id.as_deref();
