@@ -62,6 +62,6 @@ fn json(status: u16, value: &serde_json::Value) -> Response {
 }
 
 /// 405 with the methods the resource allows.
-fn method_not_allowed(allowed: &str) -> Response {
+fn method_not_allowed(allowed: &'static str) -> Response {
     error(405, format!("method not allowed; use {allowed}")).with_header("Allow", allowed)
 }

@@ -351,7 +351,7 @@ async fn create_irs(shard: &Rc<Shard>) -> Response {
     let id = uuid::Uuid::new_v4().to_string();
     let key = id.clone();
     match shard.store.write(move |s| s.create_irs(&key)).await {
-        Ok(_) => Response::empty(201).with_header("Location", &format!("/irs/{id}")),
+        Ok(_) => Response::empty(201).with_header("Location", format!("/irs/{id}")),
         Err(e) => store_error(&e),
     }
 }
@@ -421,7 +421,7 @@ async fn create_service_profile(shard: &Rc<Shard>, irs: &str) -> Response {
             Outcome::NotFound(missing) => missing_response(missing),
             Outcome::Conflict => error(409, "service profile exists in another IRS"),
             _ => Response::empty(201)
-                .with_header("Location", &format!("/irs/{irs}/service_profiles/{sp}")),
+                .with_header("Location", format!("/irs/{irs}/service_profiles/{sp}")),
         },
         Err(e) => store_error(&e),
     }
@@ -551,7 +551,7 @@ async fn public_redirect(shard: &Rc<Shard>, impu: &str, to_profile: bool) -> Res
             } else {
                 format!("/irs/{}", rec.irs)
             };
-            Response::empty(303).with_header("Location", &location)
+            Response::empty(303).with_header("Location", location)
         }
         Ok(None) => error(404, "public ID not found"),
         Err(e) => store_error(&e),

@@ -7,8 +7,8 @@ use bytes::BytesMut;
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpStream;
 use hearth_core::http::{
-    Limits, RequestParser, Response, encode_chunk, encode_chunked_head, encode_last_chunk,
-    encode_response,
+    Limits, ReplyContext, RequestParser, Response, encode_chunk, encode_chunked_head,
+    encode_continue, encode_last_chunk, encode_reply, encode_response,
 };
 
 use super::{ListenerKind, Reply, Shard};
@@ -44,21 +44,24 @@ pub(super) async fn serve(shard: &Rc<Shard>, mut stream: TcpStream, kind: Listen
             match parser.parse(&mut inbuf) {
                 Ok(Some(request)) => {
                     partial_since = None;
-                    let keep_alive = request.keep_alive && !shard.shutting_down();
-                    let head_only = request.method == hearth_core::http::Method::Head;
+                    let mut context = request.reply_context();
+                    context.keep_alive &= !shard.shutting_down();
                     let reply = shard.dispatch(kind, request).await;
-                    if let Err(()) =
-                        write_reply(shard, &mut stream, &mut outbuf, reply, keep_alive, head_only)
-                            .await
+                    if let Err(()) = write_reply(shard, &mut stream, &mut outbuf, reply, context).await
                     {
                         return;
                     }
-                    if !keep_alive {
+                    if !context.keep_alive {
                         close = true;
                         break;
                     }
                 }
-                Ok(None) => break,
+                Ok(None) => {
+                    if parser.take_expect_continue() {
+                        encode_continue(&mut outbuf);
+                    }
+                    break;
+                }
                 Err(err) => {
                     let resp = Response::text(err.status, &err.reason);
                     encode_response(&resp, false, &shard.http_date(), &mut outbuf);
@@ -123,23 +126,29 @@ async fn write_reply(
     stream: &mut TcpStream,
     out: &mut BytesMut,
     reply: Reply,
-    keep_alive: bool,
-    head_only: bool,
+    context: ReplyContext,
 ) -> Result<(), ()> {
     match reply {
-        Reply::Full(mut resp) => {
-            if head_only {
-                resp.body = bytes::Bytes::new();
-            }
-            encode_response(&resp, keep_alive, &shard.http_date(), out);
+        Reply::Full(resp) => {
+            encode_reply(&resp, context, &shard.http_date(), out);
             Ok(())
         }
         Reply::Chunked { head, chunks } => {
-            encode_chunked_head(&head, keep_alive, &shard.http_date(), out);
-            if head_only {
-                encode_last_chunk(out);
+            if context.head_request {
+                encode_reply(&head, context, &shard.http_date(), out);
                 return Ok(());
             }
+            if context.version == hearth_core::http::Version::Http10 {
+                // HTTP/1.0 has no chunked encoding: gather the body and send it whole.
+                let mut body = Vec::new();
+                while let Some(piece) = chunks.recv().await {
+                    body.extend_from_slice(&piece);
+                }
+                let whole = head.with_body("application/json", body);
+                encode_reply(&whole, context, &shard.http_date(), out);
+                return Ok(());
+            }
+            encode_chunked_head(&head, context.keep_alive, &shard.http_date(), out);
             while let Some(piece) = chunks.recv().await {
                 if piece.is_empty() {
                     continue;

@@ -115,6 +115,19 @@ pub enum Missing {
     AkaCredentials,
 }
 
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Missing::Private => "private ID",
+            Missing::Irs => "implicit registration set",
+            Missing::PrivateAndIrs => "private ID and implicit registration set",
+            Missing::ServiceProfile => "service profile",
+            Missing::Public => "public ID",
+            Missing::AkaCredentials => "AKA credentials",
+        })
+    }
+}
+
 /// The result of a write, from the caller's point of view. Each write documents which variants
 /// it returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

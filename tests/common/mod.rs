@@ -1,0 +1,302 @@
+//! Test harness: starts the real `hearth` binary on free loopback ports with a temporary data
+//! directory, and talks to it over HTTP like a SIP core or Ellis would.
+
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running server.
+pub struct Server {
+    child: Option<Child>,
+    /// Signalling listener.
+    pub sig: SocketAddr,
+    /// Provisioning listener.
+    pub prov: SocketAddr,
+    /// Its data directory (kept by `data`).
+    pub data_dir: PathBuf,
+    agent: ureq::Agent,
+}
+
+/// A temporary data directory that outlives server restarts.
+pub fn data_dir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("hearth-test-")
+        .tempdir()
+        .expect("temp dir")
+}
+
+fn free_port() -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr")
+}
+
+/// An HTTP answer.
+#[derive(Debug)]
+pub struct Answer {
+    /// Status code.
+    pub status: u16,
+    /// Body as text.
+    pub body: String,
+    /// Location header, if any.
+    pub location: Option<String>,
+    /// Content-Type header, if any.
+    pub content_type: Option<String>,
+}
+
+impl Answer {
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
+    }
+}
+
+impl Server {
+    /// Starts a server with `shards` shards on a fresh data directory inside `dir`.
+    pub fn start(dir: &Path, shards: usize) -> Server {
+        Self::start_with(dir, shards, &[])
+    }
+
+    /// Starts a server with extra command-line arguments.
+    pub fn start_with(dir: &Path, shards: usize, extra: &[&str]) -> Server {
+        let sig = free_port();
+        let prov = free_port();
+        let data_dir = dir.join("data");
+        let child = Command::new(env!("CARGO_BIN_EXE_hearth"))
+            .arg("serve")
+            .arg("--shards")
+            .arg(shards.to_string())
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .arg("--signalling-addr")
+            .arg(sig.to_string())
+            .arg("--provisioning-addr")
+            .arg(prov.to_string())
+            .args(["--home-domain", "example.com"])
+            .args(extra)
+            .env("HEARTH_LOG", "warn")
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("start hearth");
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_global(Some(Duration::from_secs(20)))
+            .build()
+            .into();
+        let mut server = Server {
+            child: Some(child),
+            sig,
+            prov,
+            data_dir,
+            agent,
+        };
+        server.wait_ready();
+        server
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                panic!("hearth exited during start-up: {status}");
+            }
+            let sig_ok = self.get_sig("/ping").map(|a| a.status == 200).unwrap_or(false);
+            let prov_ok = self.get_prov("/ping").map(|a| a.status == 200).unwrap_or(false);
+            if sig_ok && prov_ok {
+                return;
+            }
+            assert!(Instant::now() < deadline, "hearth did not start in time");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn request(
+        &self,
+        addr: SocketAddr,
+        method: &str,
+        path: &str,
+        body: Option<(&str, &str)>,
+    ) -> Result<Answer, ureq::Error> {
+        let url = format!("http://{addr}{path}");
+        let req = ureq::http::Request::builder().method(method).uri(&url);
+        let mut resp = match body {
+            Some((ctype, text)) => self
+                .agent
+                .run(req.header("Content-Type", ctype).body(text.to_string()).unwrap())?,
+            None => self.agent.run(req.body(()).unwrap())?,
+        };
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let location = header("location");
+        let content_type = header("content-type");
+        let status = resp.status().as_u16();
+        let body = resp.body_mut().read_to_string().unwrap_or_default();
+        Ok(Answer {
+            status,
+            body,
+            location,
+            content_type,
+        })
+    }
+
+    /// GET on the signalling listener (errors as transport errors).
+    pub fn get_sig(&self, path: &str) -> Result<Answer, ureq::Error> {
+        self.request(self.sig, "GET", path, None)
+    }
+
+    /// GET on the provisioning listener.
+    pub fn get_prov(&self, path: &str) -> Result<Answer, ureq::Error> {
+        self.request(self.prov, "GET", path, None)
+    }
+
+    /// Any request on the signalling listener; panics on transport errors.
+    pub fn sig(&self, method: &str, path: &str, body: Option<(&str, &str)>) -> Answer {
+        self.request(self.sig, method, path, body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    /// Any request on the provisioning listener; panics on transport errors.
+    pub fn prov(&self, method: &str, path: &str, body: Option<(&str, &str)>) -> Answer {
+        self.request(self.prov, method, path, body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    /// Sends raw bytes to `addr` and returns whatever comes back before the server closes or
+    /// `wait` passes.
+    pub fn raw(addr: SocketAddr, bytes: &[u8], wait: Duration) -> Vec<u8> {
+        let mut s = TcpStream::connect(addr).expect("connect");
+        s.set_read_timeout(Some(wait)).unwrap();
+        // The server may answer and close before reading everything: ignore write errors.
+        let _ = s.write_all(bytes);
+        let mut out = Vec::new();
+        let mut buf = [0u8; 8192];
+        loop {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+            }
+        }
+        out
+    }
+
+    /// SIGTERM, then wait for a clean exit; returns whether it exited successfully.
+    pub fn terminate(&mut self) -> bool {
+        let Some(mut child) = self.child.take() else {
+            return false;
+        };
+        let pid = child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return status.success();
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGKILL: no chance to flush anything.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Percent-encodes an identity for a URL path segment.
+pub fn enc(id: &str) -> String {
+    id.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The XML body Ellis PUTs for a public identity.
+pub fn public_identity_xml(impu: &str) -> String {
+    format!("<PublicIdentity><Identity>{impu}</Identity></PublicIdentity>")
+}
+
+/// A ServiceProfile with one iFC, as Ellis PUTs to filter_criteria.
+pub const IFC_XML: &str = "<ServiceProfile><InitialFilterCriteria><Priority>1</Priority>\
+<TriggerPoint><ConditionTypeCNF>0</ConditionTypeCNF><SPT><ConditionNegated>0</ConditionNegated>\
+<Group>0</Group><Method>INVITE</Method><Extension></Extension></SPT></TriggerPoint>\
+<ApplicationServer><ServerName>sip:mmtel.example.com</ServerName><DefaultHandling>0</DefaultHandling>\
+</ApplicationServer></InitialFilterCriteria></ServiceProfile>";
+
+/// What `provision` created.
+pub struct Subscriber {
+    /// The IRS uuid.
+    pub irs: String,
+    /// The service profile uuid.
+    pub sp: String,
+}
+
+/// Provisions one subscriber exactly as Ellis does: private ID with digest_ha1, IRS, association,
+/// service profile, public IDs, iFCs.
+pub fn provision(server: &Server, impi: &str, impus: &[&str], ha1: &str) -> Subscriber {
+    let body = format!(r#"{{"digest_ha1": "{ha1}", "realm": "example.com"}}"#);
+    let r = server.prov("PUT", &format!("/private/{}", enc(impi)), Some(("application/json", &body)));
+    assert_eq!(r.status, 200, "PUT private: {}", r.body);
+    let r = server.prov("POST", "/irs/", None);
+    assert_eq!(r.status, 201, "POST irs: {}", r.body);
+    let irs = r.location.expect("IRS Location").rsplit('/').next().unwrap().to_string();
+    let r = server.prov(
+        "PUT",
+        &format!("/private/{}/associated_implicit_registration_sets/{irs}", enc(impi)),
+        None,
+    );
+    assert_eq!(r.status, 200, "associate: {}", r.body);
+    let r = server.prov("POST", &format!("/irs/{irs}/service_profiles"), None);
+    assert_eq!(r.status, 201, "POST service profile: {}", r.body);
+    let sp_url = r.location.expect("SP Location");
+    let sp = sp_url.rsplit('/').next().unwrap().to_string();
+    for impu in impus {
+        let r = server.prov(
+            "PUT",
+            &format!("{sp_url}/public_ids/{}", enc(impu)),
+            Some(("application/xml", &public_identity_xml(impu))),
+        );
+        assert_eq!(r.status, 200, "PUT public id: {}", r.body);
+    }
+    let r = server.prov(
+        "PUT",
+        &format!("{sp_url}/filter_criteria"),
+        Some(("application/xml", IFC_XML)),
+    );
+    assert_eq!(r.status, 200, "PUT filter criteria: {}", r.body);
+    Subscriber { irs, sp }
+}
