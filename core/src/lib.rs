@@ -11,4 +11,5 @@
 pub mod crypto;
 pub mod http;
 pub mod model;
+pub mod regdata;
 pub mod xml;

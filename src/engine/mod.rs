@@ -24,7 +24,7 @@ use hearth_core::http::{HttpDate, Request, Response};
 
 use crate::api::ShardState;
 use crate::config::Config;
-use crate::store::StoreHandle;
+use crate::store::{Affected, StoreHandle};
 
 /// Which front door a request came through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +62,21 @@ pub struct Forwarded {
     reply: oneshot::Sender<Response>,
 }
 
+/// What shards send each other.
+pub enum ShardMessage {
+    /// A request for the receiver, which owns its key.
+    Request(Forwarded),
+    /// Drop cached views of these identities (owned by the receiver); acknowledge when done.
+    Invalidate {
+        /// IMPIs whose authentication views changed.
+        impis: Vec<String>,
+        /// IMPUs whose registration views changed.
+        impus: Vec<String>,
+        /// Completed once the entries are gone.
+        done: oneshot::Sender<()>,
+    },
+}
+
 /// Everything one shard owns. Lives on its executor thread only (`Rc`), never shared.
 pub struct Shard {
     /// This shard's index, 0..nr_shards.
@@ -74,7 +89,7 @@ pub struct Shard {
     pub store: StoreHandle,
     /// Application state of this shard (cache partition and the like).
     pub state: ShardState,
-    forward: Senders<Forwarded>,
+    forward: Senders<ShardMessage>,
     date: RefCell<(u64, HttpDate)>,
     shutdown: Arc<AtomicBool>,
     open_connections: Cell<usize>,
@@ -106,7 +121,11 @@ impl Shard {
         match owner {
             Some(owner) if owner != self.id => {
                 let (tx, rx) = oneshot::channel();
-                let msg = Forwarded { listener, request, reply: tx };
+                let msg = ShardMessage::Request(Forwarded {
+                    listener,
+                    request,
+                    reply: tx,
+                });
                 if self.forward.send_to(owner, msg).await.is_err() {
                     return Response::text(503, "owning shard is not available").into();
                 }
@@ -116,6 +135,48 @@ impl Shard {
                 }
             }
             _ => crate::api::handle(self, listener, request).await,
+        }
+    }
+
+    /// Drops the cached views of every identity a store write changed, on the shards that own
+    /// them, and returns once they all have: answers given after this reflect the write.
+    pub async fn invalidate(self: &Rc<Self>, affected: &Affected) {
+        let mut per_shard: Vec<(Vec<String>, Vec<String>)> = vec![Default::default(); self.nr_shards];
+        for impi in &affected.impis {
+            per_shard[route::owner_shard(impi.as_bytes(), self.nr_shards)].0.push(impi.clone());
+        }
+        for impu in &affected.impus {
+            per_shard[route::owner_shard(impu.as_bytes(), self.nr_shards)].1.push(impu.clone());
+        }
+        let mut acks = Vec::new();
+        for (shard_id, (impis, impus)) in per_shard.into_iter().enumerate() {
+            if impis.is_empty() && impus.is_empty() {
+                continue;
+            }
+            if shard_id == self.id {
+                self.drop_cached(&impis, &impus);
+                continue;
+            }
+            let (done, ack) = oneshot::channel();
+            let msg = ShardMessage::Invalidate { impis, impus, done };
+            if self.forward.send_to(shard_id, msg).await.is_ok() {
+                acks.push(ack);
+            }
+        }
+        for ack in acks {
+            // A shard that stopped has no cache left to be stale.
+            let _ = ack.await;
+        }
+    }
+
+    fn drop_cached(&self, impis: &[String], impus: &[String]) {
+        let mut auth = self.state.auth.borrow_mut();
+        for impi in impis {
+            auth.invalidate(impi);
+        }
+        let mut public = self.state.public.borrow_mut();
+        for impu in impus {
+            public.invalidate(impu);
         }
     }
 
@@ -192,7 +253,7 @@ pub fn run(config: Config, store: StoreHandle) -> Result<(), String> {
 async fn shard_main(
     config: Arc<Config>,
     store: StoreHandle,
-    mesh: MeshBuilder<Forwarded, glommio::channels::channel_mesh::Full>,
+    mesh: MeshBuilder<ShardMessage, glommio::channels::channel_mesh::Full>,
     shutdown: Arc<AtomicBool>,
 ) -> Result<(), String> {
     let (senders, mut receivers) = mesh
@@ -209,7 +270,7 @@ async fn shard_main(
     let shard = Rc::new(Shard {
         id,
         nr_shards,
-        state: ShardState::new(id, nr_shards, &config),
+        state: ShardState::new(),
         config,
         store,
         forward: senders,
@@ -223,8 +284,17 @@ async fn shard_main(
         let shard = Rc::clone(&shard);
         glommio::spawn_local(async move {
             while let Some(msg) = stream.recv().await {
-                let shard = Rc::clone(&shard);
-                glommio::spawn_local(async move { shard.serve_forwarded(msg).await }).detach();
+                match msg {
+                    ShardMessage::Request(fwd) => {
+                        let shard = Rc::clone(&shard);
+                        glommio::spawn_local(async move { shard.serve_forwarded(fwd).await })
+                            .detach();
+                    }
+                    ShardMessage::Invalidate { impis, impus, done } => {
+                        shard.drop_cached(&impis, &impus);
+                        let _ = done.send(());
+                    }
+                }
             }
         })
         .detach();

@@ -10,10 +10,16 @@ pub fn owner_shard(key: &[u8], nr_shards: usize) -> usize {
     if nr_shards <= 1 {
         return 0;
     }
+    (stable_hash(key) % nr_shards as u64) as usize
+}
+
+/// A hash of `key` that is the same on every shard and every run (also used to split listings into
+/// chunks).
+pub fn stable_hash(key: &[u8]) -> u64 {
     #[allow(deprecated)] // SipHasher is the std's stable keyed hash; it is fine for partitioning.
     let mut hasher = std::hash::SipHasher::new_with_keys(0x4845_4152_5448, 0x5348_4152_44);
     hasher.write(key);
-    (hasher.finish() % nr_shards as u64) as usize
+    hasher.finish()
 }
 
 #[cfg(test)]
