@@ -34,6 +34,10 @@ pub async fn handle(shard: &Rc<Shard>, req: &Request, segs: &[&str]) -> Reply {
             Method::Get | Method::Head => Response::text(200, "OK"),
             _ => method_not_allowed("GET"),
         },
+        ["metrics"] => match m {
+            Method::Get | Method::Head => metrics(shard),
+            _ => method_not_allowed("GET"),
+        },
         ["private", impi] => match m {
             Method::Put => put_private(shard, req, impi).await,
             Method::Get => get_private(shard, impi).await,
@@ -114,6 +118,24 @@ pub async fn handle(shard: &Rc<Shard>, req: &Request, segs: &[&str]) -> Reply {
     Reply::Full(response)
 }
 
+/// Prometheus text exposition of the store side's counters.
+fn metrics(shard: &Rc<Shard>) -> Response {
+    let st = shard.store.stats();
+    let mut out = String::new();
+    for (name, help, value) in [
+        ("hearth_store_reads_total", "Read jobs run by the store threads.", st.reads),
+        ("hearth_store_writes_total", "Write jobs run by the store writer.", st.writes),
+        ("hearth_store_syncs_total", "Journal syncs (one per group commit).", st.syncs),
+        ("hearth_store_sync_failures_total", "Failed syncs.", st.sync_failures),
+        ("hearth_store_timeouts_total", "Jobs that timed out in a queue.", st.timeouts),
+        ("hearth_store_rejected_total", "Jobs refused (queue full or closed).", st.rejected),
+        ("hearth_store_panics_total", "Jobs that panicked.", st.panics),
+    ] {
+        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"));
+    }
+    Response::new(200).with_body("text/plain; version=0.0.4", out)
+}
+
 fn check_identity(what: &str, id: &str) -> Result<(), Response> {
     validate_identity(id).map_err(|e| error(400, format!("{what}: {e}")))
 }
@@ -135,8 +157,14 @@ struct PrivateBody {
     plaintext_password: Option<String>,
     #[serde(default)]
     realm: Option<String>,
-    #[serde(default)]
-    aka: Option<AkaBody>,
+    /// Absent: keep stored AKA credentials; `null`: remove them; an object: set them.
+    #[serde(default, deserialize_with = "present_or_null")]
+    aka: Option<Option<AkaBody>>,
+}
+
+/// Tells an explicit `null` (Some(None)) from an absent field (None, via `default`).
+fn present_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<AkaBody>>, D::Error> {
+    Option::<AkaBody>::deserialize(d).map(Some)
 }
 
 #[derive(Deserialize)]
@@ -221,24 +249,25 @@ async fn put_private(shard: &Rc<Shard>, req: &Request, impi: &str) -> Response {
             );
             (ha1.as_hex().to_string(), Some(pw.clone()))
         }
-        (None, None) if body.aka.is_some() => (String::new(), None),
+        (None, None) if matches!(body.aka, Some(Some(_))) => (String::new(), None),
         (None, None) => {
             return error(400, "the body needs digest_ha1, plaintext_password or aka");
         }
     };
     let aka = match &body.aka {
-        Some(a) => match parse_aka(a) {
-            Ok(c) => Some(c),
+        Some(Some(a)) => match parse_aka(a) {
+            Ok(c) => AkaUpdate::Set(c),
             Err(r) => return r,
         },
-        None => None,
+        Some(None) => AkaUpdate::Remove,
+        // A password change from Ellis (no "aka") keeps AKA credentials provisioned earlier.
+        None => AkaUpdate::Keep,
     };
     let update = PrivateUpdate {
         digest_ha1,
         realm,
         plaintext_password,
-        // A password change from Ellis (no "aka") keeps AKA credentials provisioned earlier.
-        aka: aka.map_or(AkaUpdate::Keep, AkaUpdate::Set),
+        aka,
     };
     let key = impi.to_string();
     let result = shard.store.write(move |s| s.put_private(&key, update)).await;
@@ -562,12 +591,7 @@ async fn public_private_ids(shard: &Rc<Shard>, impu: &str) -> Response {
     let key = impu.to_string();
     let result = shard
         .store
-        .read(move |s| {
-            let Some(rec) = s.get_public(&key)? else {
-                return Ok(None);
-            };
-            Ok(Some(s.get_irs(&rec.irs)?.map(|i| i.private_ids).unwrap_or_default()))
-        })
+        .read(move |s| Ok(s.public_view(&key)?.map(|v| v.private_ids().to_vec())))
         .await;
     match result {
         Ok(Some(ids)) => json(200, &json!({"private_ids": ids})),

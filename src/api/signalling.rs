@@ -213,11 +213,25 @@ async fn aka_vector(
             Ok(s) => aka::sqn_from_bytes(&s),
             Err(e) => return error(403, format!("resynchronisation refused: {e}")),
         };
-        // Continue after the terminal's counter: the next block starts after SQN_MS.
-        aka_entry.reserved_up_to.set(sqn_ms);
+        // Continue after the terminal's counter (Annex C: SEQ_MS + 1, next IND): store the value
+        // before it as the last one used, and drop what is left of the current block.
+        let next = match policy.next_after_resync(sqn_ms) {
+            Ok(n) => n,
+            Err(e) => return error(403, format!("resynchronisation refused: {e}")),
+        };
+        let key = impi.to_string();
+        let last_used = next.saturating_sub(1);
+        match shard.store.write(move |s| s.set_aka_sqn(&key, last_used)).await {
+            Ok(w) if matches!(w.outcome, Outcome::NotFound(_)) => {
+                return error(404, "no AKA credentials for this private identity");
+            }
+            Ok(_) => {}
+            Err(e) => return store_error(&e),
+        }
+        aka_entry.reserved_up_to.set(last_used);
         aka_entry.next_in_block.set(None);
     }
-    let sqn = match next_sqn(shard, impi, aka_entry, &policy).await {
+    let sqn = match next_sqn(shard, impi, aka_entry).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -240,43 +254,29 @@ async fn aka_vector(
     )
 }
 
-/// The next SQN for `impi`, reserving a new block in the store when the current one is used up.
-/// The block is durable before any SQN from it is used, so a crash never leads to SQN reuse.
-async fn next_sqn(
-    shard: &Rc<Shard>,
-    impi: &str,
-    aka_entry: &AkaEntry,
-    policy: &SqnPolicy,
-) -> Result<u64, Response> {
+/// The next SQN for `impi`. SQNs are issued as consecutive values of SEQ || IND, so IND cycles
+/// through every index and each index sees its SEQ grow by one per cycle (TS 33.102 Annex C.2:
+/// the USIM accepts a SEQ above the last one seen for that IND). Blocks of `SQN_BLOCK` values are
+/// reserved in the store before any is used, so a crash never leads to SQN reuse.
+async fn next_sqn(shard: &Rc<Shard>, impi: &str, aka_entry: &AkaEntry) -> Result<u64, Response> {
     if let Some(next) = aka_entry.next_in_block.get()
         && next <= aka_entry.reserved_up_to.get()
     {
-        let following = policy.next_sqn(next).ok();
-        aka_entry.next_in_block.set(following);
+        aka_entry.next_in_block.set(Some(next + 1));
         return Ok(next);
-    }
-    let first = policy
-        .next_sqn(aka_entry.reserved_up_to.get())
-        .map_err(|e| error(500, format!("SQN: {e}")))?;
-    let mut last = first;
-    for _ in 1..SQN_BLOCK {
-        match policy.next_sqn(last) {
-            Ok(n) => last = n,
-            Err(_) => break,
-        }
     }
     let key = impi.to_string();
     let written = shard
         .store
-        .write(move |s| s.set_aka_sqn(&key, last))
+        .write(move |s| s.reserve_sqn(&key, SQN_BLOCK))
         .await
         .map_err(|e| store_error(&e))?;
-    if let Outcome::NotFound(missing) = written.outcome {
-        return Err(error(404, format!("{missing} not found")));
-    }
-    aka_entry.reserved_up_to.set(last);
-    aka_entry.next_in_block.set(policy.next_sqn(first).ok());
-    Ok(first)
+    let Some(block) = written.outcome else {
+        return Err(error(404, "no AKA credentials for this private identity"));
+    };
+    aka_entry.reserved_up_to.set(block.aka.sqn);
+    aka_entry.next_in_block.set(Some(block.first_sqn + 1));
+    Ok(block.first_sqn)
 }
 
 /// Homestead's legacy `GET /impi/<id>/digest?public_id=` → `{"digest_ha1": ...}`.

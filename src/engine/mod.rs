@@ -141,6 +141,9 @@ impl Shard {
     /// Drops the cached views of every identity a store write changed, on the shards that own
     /// them, and returns once they all have: answers given after this reflect the write.
     pub async fn invalidate(self: &Rc<Self>, affected: &Affected) {
+        if affected.is_empty() {
+            return;
+        }
         let mut per_shard: Vec<(Vec<String>, Vec<String>)> = vec![Default::default(); self.nr_shards];
         for impi in &affected.impis {
             per_shard[route::owner_shard(impi.as_bytes(), self.nr_shards)].0.push(impi.clone());

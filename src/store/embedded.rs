@@ -411,6 +411,7 @@ impl StoreRead for EmbeddedStore {
         self.view().get(impu)
     }
 
+    #[cfg(test)]
     fn get_registration(&self, irs: &str) -> Result<Option<RegistrationRecord>, StoreError> {
         self.view().get(irs)
     }

@@ -27,7 +27,9 @@ use hearth_core::model::{
 };
 
 pub use embedded::EmbeddedStore;
-pub use handle::{StoreHandle, StoreOptions, StoreReply, StoreStats};
+pub use handle::StoreHandle;
+#[cfg(test)]
+pub use handle::StoreOptions;
 
 /// Longest key (identity or id) a store accepts, in bytes. Identities are limited to
 /// `MAX_IDENTITY_LEN` by the API layer; this bound keeps every key far inside what any backend
@@ -296,7 +298,8 @@ pub trait StoreRead: Send + Sync + 'static {
     fn get_service_profile(&self, sp: &str) -> Result<Option<ServiceProfileRecord>, StoreError>;
     /// The public identity's record.
     fn get_public(&self, impu: &str) -> Result<Option<PublicRecord>, StoreError>;
-    /// The IRS's registration record.
+    /// The IRS's registration record (the server reads it through `public_view`).
+    #[cfg(test)]
     fn get_registration(&self, irs: &str) -> Result<Option<RegistrationRecord>, StoreError>;
     /// Up to `limit` (at most [`MAX_LIST_PAGE`]) public identities sorted by their bytes,
     /// starting after `after` (from the first when `None`): a cursor for streaming listings.

@@ -1472,6 +1472,12 @@ fn dropped_handle_stops_threads_and_panicking_jobs_do_not_kill_them() {
     assert!(matches!(panicked, Err(StoreError::Unavailable(_))));
     let panicked: Result<(), StoreError> = block_on(handle.write(|_| panic!("job bug")));
     assert!(matches!(panicked, Err(StoreError::Unavailable(_))));
+    // The caller hears of the panic as the job unwinds, a moment before the counter moves.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while handle.stats().panics < 2 {
+        assert!(std::time::Instant::now() < deadline, "panics not counted");
+        std::thread::sleep(Duration::from_millis(5));
+    }
     assert_eq!(handle.stats().panics, 2);
     // The threads live on.
     block_on(handle.write(|s| s.create_irs("irs-1"))).unwrap();

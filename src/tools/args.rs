@@ -18,6 +18,8 @@ pub struct Opt {
     pub help: &'static str,
     /// Shown as `Default: ...` in the usage message.
     pub default: Option<&'static str>,
+    /// A switch that does its own job (such as listing), so required options are not needed.
+    pub standalone: bool,
 }
 
 impl Opt {
@@ -30,6 +32,7 @@ impl Opt {
             required: false,
             help,
             default: None,
+            standalone: false,
         }
     }
 
@@ -42,6 +45,7 @@ impl Opt {
             required: false,
             help,
             default: Some("false"),
+            standalone: false,
         }
     }
 
@@ -51,15 +55,15 @@ impl Opt {
         self
     }
 
-    /// Sets the default shown in the usage message.
-    pub const fn default(mut self, value: &'static str) -> Opt {
-        self.default = Some(value);
+    /// Marks a switch as doing its own job: required options are not checked when it is given.
+    pub const fn standalone(mut self) -> Opt {
+        self.standalone = true;
         self
     }
 
-    /// Adds alternative names.
-    pub const fn aliases(mut self, aliases: &'static [&'static str]) -> Opt {
-        self.aliases = aliases;
+    /// Sets the default shown in the usage message.
+    pub const fn default(mut self, value: &'static str) -> Opt {
+        self.default = Some(value);
         self
     }
 
@@ -138,9 +142,12 @@ pub fn parse(opts: &[Opt], args: &[String]) -> Result<Outcome, String> {
         }
         i += 1;
     }
+    let standalone = opts
+        .iter()
+        .any(|o| o.standalone && parsed.switches.contains(&o.name));
     if let Some(missing) = opts
         .iter()
-        .find(|o| o.required && !parsed.values.contains_key(o.name))
+        .find(|o| o.required && !standalone && !parsed.values.contains_key(o.name))
     {
         return Err(format!("the option '-{}' is required", missing.name));
     }
@@ -169,6 +176,7 @@ pub fn usage(tool: &str, opts: &[Opt]) -> String {
             required: false,
             help: "Display this usage message",
             default: Some("false"),
+            standalone: true,
         },
     ));
     lines.sort_by(|a, b| a.0.trim_start_matches('-').cmp(b.0.trim_start_matches('-')));

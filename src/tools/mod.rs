@@ -208,7 +208,7 @@ const NAF_KEY_OPTS: &[Opt] = &[
     Opt::value("impi", "The IMPI (private identity) for this security association").required(),
     Opt::value("k", "The 128-bit subscriber key"),
     Opt::value("k2", "The 256-bit Ks key for GBA_Digest"),
-    Opt::switch("list-ciphersuites", "List supported cipher suite names"),
+    Opt::switch("list-ciphersuites", "List supported cipher suite names").standalone(),
     Opt::value("naf", "The NAF address used by the UE (Host header)").required(),
     Opt::value(
         "nonce",
@@ -233,7 +233,6 @@ fn naf_key(p: &Parsed) -> ToolResult {
         }
         return Ok(out);
     }
-    // Required options are checked here, after -list-ciphersuites, which needs none of them.
     let impi = required(p, "impi")?;
     let naf = required(p, "naf")?;
     let nonce = required(p, "nonce")?;
