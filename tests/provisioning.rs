@@ -17,7 +17,10 @@ fn ellis_sequence_verbatim() {
     let r = s.prov(
         "PUT",
         &format!("/private/{}", enc(impi)),
-        Some(("application/json", &format!(r#"{{"digest_ha1":"{HA1}","realm":"example.com"}}"#))),
+        Some((
+            "application/json",
+            &format!(r#"{{"digest_ha1":"{HA1}","realm":"example.com"}}"#),
+        )),
     );
     assert_eq!(r.status, 200);
     // POST /irs/
@@ -29,18 +32,27 @@ fn ellis_sequence_verbatim() {
     // PUT /private/<impi>/associated_implicit_registration_sets/<irs>
     let r = s.prov(
         "PUT",
-        &format!("/private/{}/associated_implicit_registration_sets/{irs}", enc(impi)),
+        &format!(
+            "/private/{}/associated_implicit_registration_sets/{irs}",
+            enc(impi)
+        ),
         None,
     );
     assert_eq!(r.status, 200);
     // GET that list
     let r = s.prov(
         "GET",
-        &format!("/private/{}/associated_implicit_registration_sets/", enc(impi)),
+        &format!(
+            "/private/{}/associated_implicit_registration_sets/",
+            enc(impi)
+        ),
         None,
     );
     assert_eq!(r.status, 200);
-    assert_eq!(r.json()["associated_implicit_registration_sets"], serde_json::json!([irs]));
+    assert_eq!(
+        r.json()["associated_implicit_registration_sets"],
+        serde_json::json!([irs])
+    );
     // POST /irs/<irs>/service_profiles
     let r = s.prov("POST", &format!("/irs/{irs}/service_profiles"), None);
     assert_eq!(r.status, 201);
@@ -54,7 +66,11 @@ fn ellis_sequence_verbatim() {
     );
     assert_eq!(r.status, 200, "{}", r.body);
     // GET /public/<impu>/service_profile → 303 to the profile
-    let r = s.prov("GET", &format!("/public/{}/service_profile", enc(impu)), None);
+    let r = s.prov(
+        "GET",
+        &format!("/public/{}/service_profile", enc(impu)),
+        None,
+    );
     assert_eq!(r.status, 303);
     assert_eq!(r.location.as_deref(), Some(sp_location.as_str()));
     // PUT .../filter_criteria
@@ -89,7 +105,11 @@ fn private_ids() {
     let path = "/private/alice%40example.com";
     assert_eq!(s.prov("GET", path, None).status, 404);
     // plaintext_password: HA1 computed, realm defaults to the home domain, password echoed.
-    let r = s.prov("PUT", path, Some(("application/json", r#"{"plaintext_password":"secret"}"#)));
+    let r = s.prov(
+        "PUT",
+        path,
+        Some(("application/json", r#"{"plaintext_password":"secret"}"#)),
+    );
     assert_eq!(r.status, 200, "{}", r.body);
     let got = s.prov("GET", path, None).json();
     assert_eq!(got["realm"], "example.com");
@@ -97,10 +117,20 @@ fn private_ids() {
     // md5("alice@example.com:example.com:secret"), computed independently with Python hashlib.
     assert_eq!(got["digest_ha1"], "c79656e4f06dbae9fdf6727654273c65");
     // A digest_ha1 update drops the stored plaintext password.
-    let r = s.prov("PUT", path, Some(("application/json", &format!(r#"{{"digest_ha1":"{HA1}","realm":"other.net"}}"#))));
+    let r = s.prov(
+        "PUT",
+        path,
+        Some((
+            "application/json",
+            &format!(r#"{{"digest_ha1":"{HA1}","realm":"other.net"}}"#),
+        )),
+    );
     assert_eq!(r.status, 200);
     let got = s.prov("GET", path, None).json();
-    assert_eq!(got, serde_json::json!({"digest_ha1": HA1, "realm": "other.net"}));
+    assert_eq!(
+        got,
+        serde_json::json!({"digest_ha1": HA1, "realm": "other.net"})
+    );
     // AKA credentials are stored but never echoed.
     let r = s.prov(
         "PUT",
@@ -159,10 +189,21 @@ fn irs_service_profiles_and_public_ids() {
     assert_eq!(r.json()["public_ids"].as_array().unwrap().len(), 2);
     let r = s.prov("GET", &format!("/public/{}/irs", enc(impus[1])), None);
     assert_eq!(r.status, 303);
-    assert_eq!(r.location.as_deref(), Some(format!("/irs/{}", sub.irs).as_str()));
-    let r = s.prov("GET", &format!("/public/{}/associated_private_ids", enc(impus[0])), None);
+    assert_eq!(
+        r.location.as_deref(),
+        Some(format!("/irs/{}", sub.irs).as_str())
+    );
+    let r = s.prov(
+        "GET",
+        &format!("/public/{}/associated_private_ids", enc(impus[0])),
+        None,
+    );
     assert_eq!(r.json()["private_ids"], serde_json::json!([impi]));
-    let r = s.prov("GET", &format!("/private/{}/associated_public_ids", enc(impi)), None);
+    let r = s.prov(
+        "GET",
+        &format!("/private/{}/associated_public_ids", enc(impi)),
+        None,
+    );
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["public_ids"].as_array().unwrap().len(), 2);
 
@@ -170,18 +211,28 @@ fn irs_service_profiles_and_public_ids() {
     let r = s.prov(
         "PUT",
         &format!("{sp_url}/public_ids/{}", enc("sip:carol@example.com")),
-        Some(("application/xml", &public_identity_xml("sip:mallory@example.com"))),
+        Some((
+            "application/xml",
+            &public_identity_xml("sip:mallory@example.com"),
+        )),
     );
     assert_eq!(r.status, 403);
     let r = s.prov(
         "PUT",
         &format!("{sp_url}/public_ids/{}", enc("sip:carol@example.com")),
-        Some(("application/xml", "<PublicIdentity><Identity>sip:carol@example.com")),
+        Some((
+            "application/xml",
+            "<PublicIdentity><Identity>sip:carol@example.com",
+        )),
     );
     assert_eq!(r.status, 400);
     let r = s.prov(
         "PUT",
-        &format!("/irs/{}/service_profiles/{}/public_ids/x", sub.irs, uuid_zero()),
+        &format!(
+            "/irs/{}/service_profiles/{}/public_ids/x",
+            sub.irs,
+            uuid_zero()
+        ),
         Some(("application/xml", &public_identity_xml("x"))),
     );
     assert_eq!(r.status, 404);
@@ -190,30 +241,113 @@ fn irs_service_profiles_and_public_ids() {
         &format!("{sp_url}/filter_criteria"),
         Some(("application/xml", "<ServiceProfile></ServiceProfile>")),
     );
-    assert_eq!(r.status, 400, "a ServiceProfile needs an InitialFilterCriteria");
+    assert_eq!(
+        r.status, 400,
+        "a ServiceProfile needs an InitialFilterCriteria"
+    );
 
     // Private ID association by the IRS side, then removal.
     let other = "carol@example.com";
-    s.prov("PUT", &format!("/private/{other}"), Some(("application/json", &format!(r#"{{"digest_ha1":"{HA1}"}}"#))));
-    assert_eq!(s.prov("PUT", &format!("/irs/{}/private_ids/{other}", sub.irs), None).status, 200);
+    s.prov(
+        "PUT",
+        &format!("/private/{other}"),
+        Some(("application/json", &format!(r#"{{"digest_ha1":"{HA1}"}}"#))),
+    );
+    assert_eq!(
+        s.prov(
+            "PUT",
+            &format!("/irs/{}/private_ids/{other}", sub.irs),
+            None
+        )
+        .status,
+        200
+    );
     let r = s.prov("GET", &format!("/irs/{}/private_ids", sub.irs), None);
     assert_eq!(r.json()["private_ids"].as_array().unwrap().len(), 2);
-    assert_eq!(s.prov("DELETE", &format!("/irs/{}/private_ids/{other}", sub.irs), None).status, 200);
-    assert_eq!(s.prov("PUT", &format!("/irs/{}/private_ids/nobody", sub.irs), None).status, 404);
-    assert_eq!(s.prov("PUT", &format!("/irs/{}/private_ids/{other}", uuid_zero()), None).status, 404);
+    assert_eq!(
+        s.prov(
+            "DELETE",
+            &format!("/irs/{}/private_ids/{other}", sub.irs),
+            None
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        s.prov("PUT", &format!("/irs/{}/private_ids/nobody", sub.irs), None)
+            .status,
+        404
+    );
+    assert_eq!(
+        s.prov(
+            "PUT",
+            &format!("/irs/{}/private_ids/{other}", uuid_zero()),
+            None
+        )
+        .status,
+        404
+    );
 
     // Delete one public ID, then the profile, then the IRS (cascades).
-    assert_eq!(s.prov("DELETE", &format!("{sp_url}/public_ids/{}", enc(impus[1])), None).status, 200);
-    assert_eq!(s.prov("DELETE", &format!("{sp_url}/public_ids/{}", enc(impus[1])), None).status, 404);
-    assert_eq!(s.prov("GET", &format!("/public/{}/irs", enc(impus[1])), None).status, 404);
+    assert_eq!(
+        s.prov(
+            "DELETE",
+            &format!("{sp_url}/public_ids/{}", enc(impus[1])),
+            None
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        s.prov(
+            "DELETE",
+            &format!("{sp_url}/public_ids/{}", enc(impus[1])),
+            None
+        )
+        .status,
+        404
+    );
+    assert_eq!(
+        s.prov("GET", &format!("/public/{}/irs", enc(impus[1])), None)
+            .status,
+        404
+    );
     assert_eq!(s.prov("DELETE", &sp_url, None).status, 200);
     assert_eq!(s.prov("DELETE", &sp_url, None).status, 204);
-    assert_eq!(s.prov("GET", &format!("/public/{}/service_profile", enc(impus[0])), None).status, 404);
-    assert_eq!(s.prov("DELETE", &format!("/irs/{}", sub.irs), None).status, 200);
-    assert_eq!(s.prov("DELETE", &format!("/irs/{}", sub.irs), None).status, 204);
-    assert_eq!(s.prov("GET", &format!("/irs/{}/public_ids", sub.irs), None).status, 404);
-    let r = s.prov("GET", &format!("/private/{}/associated_implicit_registration_sets", enc(impi)), None);
-    assert_eq!(r.json()["associated_implicit_registration_sets"], serde_json::json!([]));
+    assert_eq!(
+        s.prov(
+            "GET",
+            &format!("/public/{}/service_profile", enc(impus[0])),
+            None
+        )
+        .status,
+        404
+    );
+    assert_eq!(
+        s.prov("DELETE", &format!("/irs/{}", sub.irs), None).status,
+        200
+    );
+    assert_eq!(
+        s.prov("DELETE", &format!("/irs/{}", sub.irs), None).status,
+        204
+    );
+    assert_eq!(
+        s.prov("GET", &format!("/irs/{}/public_ids", sub.irs), None)
+            .status,
+        404
+    );
+    let r = s.prov(
+        "GET",
+        &format!(
+            "/private/{}/associated_implicit_registration_sets",
+            enc(impi)
+        ),
+        None,
+    );
+    assert_eq!(
+        r.json()["associated_implicit_registration_sets"],
+        serde_json::json!([])
+    );
 }
 
 fn uuid_zero() -> &'static str {
@@ -235,14 +369,21 @@ fn public_listing_streams_all_ids_and_chunks_partition_them() {
     assert_eq!(r.status, 200);
     let list = r.json()["public_ids"].as_array().unwrap().clone();
     assert_eq!(list.len(), 30);
-    assert!(list.iter().all(|e| e["sp"].is_string() && e["irs"].is_string()));
+    assert!(
+        list.iter()
+            .all(|e| e["sp"].is_string() && e["irs"].is_string())
+    );
     let r = s.prov("GET", "/public/?excludeuuids=true", None);
     let list = r.json()["public_ids"].as_array().unwrap().clone();
     assert!(list.iter().all(|e| e.as_object().unwrap().len() == 1));
     // The chunks of one proportion partition the whole listing.
     let mut seen: Vec<String> = Vec::new();
     for chunk in 0..4 {
-        let r = s.prov("GET", &format!("/public/?excludeuuids=true&chunk-proportion=4&chunk={chunk}"), None);
+        let r = s.prov(
+            "GET",
+            &format!("/public/?excludeuuids=true&chunk-proportion=4&chunk={chunk}"),
+            None,
+        );
         assert_eq!(r.status, 200);
         for e in r.json()["public_ids"].as_array().unwrap() {
             seen.push(e["public_id"].as_str().unwrap().to_string());
@@ -250,6 +391,13 @@ fn public_listing_streams_all_ids_and_chunks_partition_them() {
     }
     seen.sort();
     assert_eq!(seen, all);
-    assert_eq!(s.prov("GET", "/public/?chunk-proportion=4&chunk=4", None).status, 400);
-    assert_eq!(s.prov("GET", "/public/?excludeuuids=maybe", None).status, 400);
+    assert_eq!(
+        s.prov("GET", "/public/?chunk-proportion=4&chunk=4", None)
+            .status,
+        400
+    );
+    assert_eq!(
+        s.prov("GET", "/public/?excludeuuids=maybe", None).status,
+        400
+    );
 }

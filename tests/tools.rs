@@ -60,8 +60,14 @@ fn naf_key_reproduces_the_seed_example() {
     let out = hearth_tools(&with_debug);
     assert_eq!(last_line(&out), expected);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("CK[5f12bf48d85e711bec89ebe7d2ce23be]"), "{text}");
-    assert!(text.contains("IK[142c4a118862568e3e58488ae96fc5e9]"), "{text}");
+    assert!(
+        text.contains("CK[5f12bf48d85e711bec89ebe7d2ce23be]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("IK[142c4a118862568e3e58488ae96fc5e9]"),
+        "{text}"
+    );
     // Base64 on request.
     let mut b64 = SEED_NAF_KEY.to_vec();
     b64.extend(["-o", "base64"]);
@@ -120,9 +126,18 @@ fn naf_digest_reproduces_the_seed_example() {
     debug.push("-d");
     let out = hearth_tools(&debug);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("HA1: [cc6a87adf243559f903fc0007be77083]"), "{text}");
-    assert!(text.contains("HA2: [27bf6af15f6e290f34330a07b896e363]"), "{text}");
-    assert!(!text.contains("kSny510"), "the password must not be printed");
+    assert!(
+        text.contains("HA1: [cc6a87adf243559f903fc0007be77083]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("HA2: [27bf6af15f6e290f34330a07b896e363]"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("kSny510"),
+        "the password must not be printed"
+    );
     assert_eq!(last_line(&out), "4a5ca659f406b6625d143adbd4124f3c");
 }
 
@@ -172,7 +187,9 @@ fn gbad_tools_print_base64_and_hex_of_the_same_key() {
     let hex_line = lines[1].strip_prefix("Hex: ").expect("Hex line");
     assert_eq!(hex_line.len(), 64);
     use base64::Engine as _;
-    let decoded = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
     assert_eq!(hex::encode(decoded), hex_line);
 
     let ks = hearth_tools(&[
@@ -241,7 +258,10 @@ fn milenage_tool_prints_every_output_of_test_set_1() {
         "23553cbe9637a89d218ae64dae47bf35",
     ];
     with_opc.extend(["-sqn", "ff9bb4d0b607", "-amf", "b9b9"]);
-    assert_eq!(String::from_utf8_lossy(&hearth_tools(&with_opc).stdout), expected);
+    assert_eq!(
+        String::from_utf8_lossy(&hearth_tools(&with_opc).stdout),
+        expected
+    );
 }
 
 #[test]
@@ -273,34 +293,83 @@ fn auts_round_trip_and_bad_mac() {
 
 #[test]
 fn bad_arguments_get_one_line_and_status_2() {
-    assert_usage_error(&["naf-key", "-impi", "foo", "-naf", "x"], "'-nonce' is required");
+    assert_usage_error(
+        &["naf-key", "-impi", "foo", "-naf", "x"],
+        "'-nonce' is required",
+    );
     assert_usage_error(&["naf-key", "-bogus", "1"], "unknown option '-bogus'");
     assert_usage_error(
         &[
-            "naf-key", "-impi", "foo", "-naf", "localhost", "-nonce", "zz", "-k",
-            "01230123012301230123012301230123", "-op", "01230123012301230123012301230123",
+            "naf-key",
+            "-impi",
+            "foo",
+            "-naf",
+            "localhost",
+            "-nonce",
+            "zz",
+            "-k",
+            "01230123012301230123012301230123",
+            "-op",
+            "01230123012301230123012301230123",
         ],
         "-nonce",
     );
     assert_usage_error(
         &[
-            "naf-key", "-impi", "foo", "-naf", "localhost", "-nonce",
-            "d34d35d36d37d38d39d3ad3bd3cd3dd1", "-k", "0123", "-op",
+            "naf-key",
+            "-impi",
+            "foo",
+            "-naf",
+            "localhost",
+            "-nonce",
+            "d34d35d36d37d38d39d3ad3bd3cd3dd1",
+            "-k",
+            "0123",
+            "-op",
             "01230123012301230123012301230123",
         ],
         "-k: expected 16 bytes",
     );
     assert_usage_error(
         &[
-            "naf-key", "-impi", "foo", "-naf", "localhost", "-nonce",
-            "d34d35d36d37d38d39d3ad3bd3cd3dd1", "-k", "01230123012301230123012301230123",
-            "-op", "01230123012301230123012301230123", "-ciphersuite", "TLS_NOPE",
+            "naf-key",
+            "-impi",
+            "foo",
+            "-naf",
+            "localhost",
+            "-nonce",
+            "d34d35d36d37d38d39d3ad3bd3cd3dd1",
+            "-k",
+            "01230123012301230123012301230123",
+            "-op",
+            "01230123012301230123012301230123",
+            "-ciphersuite",
+            "TLS_NOPE",
         ],
         "unknown cipher suite",
     );
     assert_usage_error(
-        &["naf-digest", "-method", "GET", "-realm", "r", "-username", "u", "-uri", "/",
-          "-nc", "1", "-cnonce", "c", "-nonce", "n", "-password", "p", "-hexpassword", "00"],
+        &[
+            "naf-digest",
+            "-method",
+            "GET",
+            "-realm",
+            "r",
+            "-username",
+            "u",
+            "-uri",
+            "/",
+            "-nc",
+            "1",
+            "-cnonce",
+            "c",
+            "-nonce",
+            "n",
+            "-password",
+            "p",
+            "-hexpassword",
+            "00",
+        ],
         "cannot be used together",
     );
     assert_usage_error(&["milenage", "-k"], "needs a value");
@@ -310,7 +379,16 @@ fn bad_arguments_get_one_line_and_status_2() {
 #[test]
 fn help_lists_the_flags() {
     for (tool, flags) in [
-        ("naf-key", &["-ciphersuite", "-k2", "-list-ciphersuites", "-gbadigest", "-o"][..]),
+        (
+            "naf-key",
+            &[
+                "-ciphersuite",
+                "-k2",
+                "-list-ciphersuites",
+                "-gbadigest",
+                "-o",
+            ][..],
+        ),
         ("naf-digest", &["-hexpassword", "-body", "-qop", "-nc"][..]),
         ("gbad-passwd", &["-username", "-realm", "-password"][..]),
         ("gbad-ks", &["-passwd", "-resp"][..]),
@@ -319,7 +397,10 @@ fn help_lists_the_flags() {
             let out = hearth_tools(&[tool, help]);
             assert!(out.status.success());
             let text = String::from_utf8_lossy(&out.stdout);
-            assert!(text.starts_with(&format!("Usage: {tool} [options]")), "{text}");
+            assert!(
+                text.starts_with(&format!("Usage: {tool} [options]")),
+                "{text}"
+            );
             for f in flags {
                 assert!(text.contains(f), "{tool} help lacks {f}");
             }

@@ -208,7 +208,14 @@ mod tests {
             private_id: Some("alice@example.com"),
             ..Default::default()
         };
-        let t = apply(&RegistrationRecord::default(), RequestType::Reg, &req, 100, REREG).unwrap();
+        let t = apply(
+            &RegistrationRecord::default(),
+            RequestType::Reg,
+            &req,
+            100,
+            REREG,
+        )
+        .unwrap();
         assert_eq!(t.previous, RegState::NotRegistered);
         assert_eq!(t.next.state, RegState::Registered);
         assert_eq!(t.next.assigned_at, 100);
@@ -263,11 +270,25 @@ mod tests {
         .unwrap();
         assert_eq!(t.next.state, RegState::Unregistered);
         assert_eq!(t.assignment, Some(ServerAssignmentType::UnregisteredUser));
-        let again = apply(&t.next, RequestType::Call, &RegDataRequest::default(), 6, REREG).unwrap();
+        let again = apply(
+            &t.next,
+            RequestType::Call,
+            &RegDataRequest::default(),
+            6,
+            REREG,
+        )
+        .unwrap();
         assert_eq!(again.assignment, None);
         assert_eq!(again.previous, RegState::Unregistered);
         let registered = reg(RegState::Registered, 1, None);
-        let call = apply(&registered, RequestType::Call, &RegDataRequest::default(), 6, REREG).unwrap();
+        let call = apply(
+            &registered,
+            RequestType::Call,
+            &RegDataRequest::default(),
+            6,
+            REREG,
+        )
+        .unwrap();
         assert_eq!(call.next.state, RegState::Registered);
         assert!(!call.changed);
     }
@@ -276,16 +297,34 @@ mod tests {
     fn deregistration() {
         let cur = reg(RegState::Registered, 1, Some("a"));
         for (kind, sat) in [
-            (RequestType::DeregUser, ServerAssignmentType::UserDeregistration),
-            (RequestType::DeregAdmin, ServerAssignmentType::AdministrativeDeregistration),
-            (RequestType::DeregTimeout, ServerAssignmentType::TimeoutDeregistration),
+            (
+                RequestType::DeregUser,
+                ServerAssignmentType::UserDeregistration,
+            ),
+            (
+                RequestType::DeregAdmin,
+                ServerAssignmentType::AdministrativeDeregistration,
+            ),
+            (
+                RequestType::DeregTimeout,
+                ServerAssignmentType::TimeoutDeregistration,
+            ),
         ] {
             let t = apply(&cur, kind, &RegDataRequest::default(), 9, REREG).unwrap();
             assert_eq!(t.next, RegistrationRecord::default());
             assert_eq!(t.assignment, Some(sat));
         }
         let unreg = reg(RegState::Unregistered, 1, None);
-        assert!(apply(&unreg, RequestType::DeregUser, &RegDataRequest::default(), 9, REREG).is_ok());
+        assert!(
+            apply(
+                &unreg,
+                RequestType::DeregUser,
+                &RegDataRequest::default(),
+                9,
+                REREG
+            )
+            .is_ok()
+        );
         assert_eq!(
             apply(
                 &RegistrationRecord::default(),
@@ -302,8 +341,14 @@ mod tests {
     fn auth_failures_change_nothing() {
         let cur = reg(RegState::Registered, 1, Some("a"));
         for (kind, sat) in [
-            (RequestType::DeregAuthFailed, ServerAssignmentType::AuthenticationFailure),
-            (RequestType::DeregAuthTimeout, ServerAssignmentType::AuthenticationTimeout),
+            (
+                RequestType::DeregAuthFailed,
+                ServerAssignmentType::AuthenticationFailure,
+            ),
+            (
+                RequestType::DeregAuthTimeout,
+                ServerAssignmentType::AuthenticationTimeout,
+            ),
         ] {
             let t = apply(&cur, kind, &RegDataRequest::default(), 9, REREG).unwrap();
             assert_eq!(t.next, cur);
@@ -314,8 +359,14 @@ mod tests {
 
     #[test]
     fn wire_names() {
-        assert_eq!(RequestType::from_wire("dereg-auth-failure"), Some(RequestType::DeregAuthFailed));
-        assert_eq!(RequestType::from_wire("dereg-auth-failed"), Some(RequestType::DeregAuthFailed));
+        assert_eq!(
+            RequestType::from_wire("dereg-auth-failure"),
+            Some(RequestType::DeregAuthFailed)
+        );
+        assert_eq!(
+            RequestType::from_wire("dereg-auth-failed"),
+            Some(RequestType::DeregAuthFailed)
+        );
         assert_eq!(RequestType::from_wire("REG"), None);
         assert!(RequestType::Reg.reports_previous_state());
         assert!(!RequestType::DeregUser.reports_previous_state());

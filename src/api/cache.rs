@@ -14,7 +14,6 @@ use hearth_core::model::RegistrationRecord;
 
 use crate::store::PublicView;
 
-
 /// Most entries one cache of one shard holds before it sheds the oldest half of its fills.
 const DEFAULT_CAPACITY: usize = 500_000;
 

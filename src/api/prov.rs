@@ -48,7 +48,12 @@ pub async fn handle(shard: &Rc<Shard>, req: &Request, segs: &[&str]) -> Reply {
             Method::Get => private_irs_list(shard, impi).await,
             _ => method_not_allowed("GET"),
         },
-        ["private", impi, "associated_implicit_registration_sets", irs]
+        [
+            "private",
+            impi,
+            "associated_implicit_registration_sets",
+            irs,
+        ]
         | ["irs", irs, "private_ids", impi] => match m {
             Method::Put => associate(shard, impi, irs, true).await,
             Method::Delete => associate(shard, impi, irs, false).await,
@@ -123,15 +128,45 @@ fn metrics(shard: &Rc<Shard>) -> Response {
     let st = shard.store.stats();
     let mut out = String::new();
     for (name, help, value) in [
-        ("hearth_store_reads_total", "Read jobs run by the store threads.", st.reads),
-        ("hearth_store_writes_total", "Write jobs run by the store writer.", st.writes),
-        ("hearth_store_syncs_total", "Journal syncs (one per group commit).", st.syncs),
-        ("hearth_store_sync_failures_total", "Failed syncs.", st.sync_failures),
-        ("hearth_store_timeouts_total", "Jobs that timed out in a queue.", st.timeouts),
-        ("hearth_store_rejected_total", "Jobs refused (queue full or closed).", st.rejected),
-        ("hearth_store_panics_total", "Jobs that panicked.", st.panics),
+        (
+            "hearth_store_reads_total",
+            "Read jobs run by the store threads.",
+            st.reads,
+        ),
+        (
+            "hearth_store_writes_total",
+            "Write jobs run by the store writer.",
+            st.writes,
+        ),
+        (
+            "hearth_store_syncs_total",
+            "Journal syncs (one per group commit).",
+            st.syncs,
+        ),
+        (
+            "hearth_store_sync_failures_total",
+            "Failed syncs.",
+            st.sync_failures,
+        ),
+        (
+            "hearth_store_timeouts_total",
+            "Jobs that timed out in a queue.",
+            st.timeouts,
+        ),
+        (
+            "hearth_store_rejected_total",
+            "Jobs refused (queue full or closed).",
+            st.rejected,
+        ),
+        (
+            "hearth_store_panics_total",
+            "Jobs that panicked.",
+            st.panics,
+        ),
     ] {
-        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"));
+        out.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"
+        ));
     }
     Response::new(200).with_body("text/plain; version=0.0.4", out)
 }
@@ -163,7 +198,9 @@ struct PrivateBody {
 }
 
 /// Tells an explicit `null` (Some(None)) from an absent field (None, via `default`).
-fn present_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<AkaBody>>, D::Error> {
+fn present_or_null<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<AkaBody>>, D::Error> {
     Option::<AkaBody>::deserialize(d).map(Some)
 }
 
@@ -183,12 +220,8 @@ struct AkaBody {
 
 fn hex_field<const N: usize>(name: &str, text: &str) -> Result<[u8; N], Response> {
     let mut out = [0u8; N];
-    hex::decode_to_slice(text, &mut out).map_err(|_| {
-        error(
-            400,
-            format!("aka.{name} must be {} hex digits", 2 * N),
-        )
-    })?;
+    hex::decode_to_slice(text, &mut out)
+        .map_err(|_| error(400, format!("aka.{name} must be {} hex digits", 2 * N)))?;
     Ok(out)
 }
 
@@ -223,11 +256,17 @@ async fn put_private(shard: &Rc<Shard>, req: &Request, impi: &str) -> Response {
         .clone()
         .unwrap_or_else(|| shard.config.home_domain.clone());
     if realm.is_empty() || realm.len() > 255 || realm.chars().any(char::is_control) {
-        return error(400, "realm must be 1 to 255 characters without control characters");
+        return error(
+            400,
+            "realm must be 1 to 255 characters without control characters",
+        );
     }
     let (digest_ha1, plaintext_password) = match (&body.digest_ha1, &body.plaintext_password) {
         (Some(_), Some(_)) => {
-            return error(400, "give either digest_ha1 or plaintext_password, not both");
+            return error(
+                400,
+                "give either digest_ha1 or plaintext_password, not both",
+            );
         }
         (Some(ha1), None) => {
             if ha1.len() != 32 || !ha1.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -270,7 +309,10 @@ async fn put_private(shard: &Rc<Shard>, req: &Request, impi: &str) -> Response {
         aka,
     };
     let key = impi.to_string();
-    let result = shard.store.write(move |s| s.put_private(&key, update)).await;
+    let result = shard
+        .store
+        .write(move |s| s.put_private(&key, update))
+        .await;
     written_response(shard, result, 200).await
 }
 
@@ -299,7 +341,10 @@ async fn delete_private(shard: &Rc<Shard>, impi: &str) -> Response {
 async fn private_irs_list(shard: &Rc<Shard>, impi: &str) -> Response {
     let key = impi.to_string();
     match shard.store.read(move |s| s.get_private(&key)).await {
-        Ok(Some(rec)) => json(200, &json!({"associated_implicit_registration_sets": rec.irs})),
+        Ok(Some(rec)) => json(
+            200,
+            &json!({"associated_implicit_registration_sets": rec.irs}),
+        ),
         Ok(None) => error(404, "private ID not found"),
         Err(e) => store_error(&e),
     }
@@ -563,7 +608,10 @@ async fn get_filter_criteria(shard: &Rc<Shard>, irs: &str, sp: &str) -> Response
     match profile_in(shard, irs, sp).await {
         Ok(rec) => match rec.filter_xml {
             Some(doc) => Response::xml(200, doc),
-            None => error(404, "no filter criteria configured for this service profile"),
+            None => error(
+                404,
+                "no filter criteria configured for this service profile",
+            ),
         },
         Err(r) => r,
     }
@@ -625,7 +673,11 @@ fn list_public(shard: &Rc<Shard>, req: &Request) -> Reply {
     let (tx, rx) = glommio::channels::local_channel::new_bounded::<Bytes>(4);
     let shard = Rc::clone(shard);
     glommio::spawn_local(async move {
-        if tx.send(Bytes::from_static(b"{\"public_ids\":[")).await.is_err() {
+        if tx
+            .send(Bytes::from_static(b"{\"public_ids\":["))
+            .await
+            .is_err()
+        {
             return;
         }
         let mut after: Option<String> = None;

@@ -159,7 +159,10 @@ async fn av(shard: &Rc<Shard>, req: &Request, impi: &str, kind: AvKind) -> Respo
     if let Some(impu) = req.query_param("impu")
         && !entry.impus.contains(impu.as_ref())
     {
-        return error(404, "the private identity does not authenticate this public identity");
+        return error(
+            404,
+            "the private identity does not authenticate this public identity",
+        );
     }
     let kind = match kind {
         AvKind::Any if !entry.digest_ha1.is_empty() => AvKind::Digest,
@@ -200,7 +203,7 @@ async fn aka_vector(
     let resync = req
         .query_param("resync-auth")
         .or_else(|| req.query_param("autn"));
-    let _guard = match shard.state.sqn_lock.acquire(1).await {
+    let _permit = match shard.state.sqn_lock.acquire_permit(1).await {
         Ok(g) => g,
         Err(_) => return error(503, "shard is shutting down"),
     };
@@ -221,7 +224,11 @@ async fn aka_vector(
         };
         let key = impi.to_string();
         let last_used = next.saturating_sub(1);
-        match shard.store.write(move |s| s.set_aka_sqn(&key, last_used)).await {
+        match shard
+            .store
+            .write(move |s| s.set_aka_sqn(&key, last_used))
+            .await
+        {
             Ok(w) if matches!(w.outcome, Outcome::NotFound(_)) => {
                 return error(404, "no AKA credentials for this private identity");
             }
@@ -239,7 +246,12 @@ async fn aka_vector(
         Ok(b) => b,
         Err(e) => return error(500, format!("SQN: {e}")),
     };
-    let vector = aka::generate_vector(&aka_entry.milenage, &mut rand::rng(), sqn_bytes, aka_entry.amf);
+    let vector = aka::generate_vector(
+        &aka_entry.milenage,
+        &mut rand::rng(),
+        sqn_bytes,
+        aka_entry.amf,
+    );
     json(
         200,
         &json!({"aka": {
@@ -292,7 +304,10 @@ async fn legacy_digest(shard: &Rc<Shard>, req: &Request, impi: &str) -> Response
     if let Some(impu) = req.query_param("public_id")
         && !entry.impus.contains(impu.as_ref())
     {
-        return error(404, "the private identity does not authenticate this public identity");
+        return error(
+            404,
+            "the private identity does not authenticate this public identity",
+        );
     }
     json(200, &json!({"digest_ha1": entry.digest_ha1}))
 }
@@ -321,7 +336,10 @@ async fn registration_status(shard: &Rc<Shard>, req: &Request, impi: &str) -> Re
         let key = impu.to_string();
         return match shard.store.read(move |s| s.get_public(&key)).await {
             Ok(None) => error(404, "public identity not found"),
-            Ok(Some(_)) => error(403, "the private identity is not associated with this public identity"),
+            Ok(Some(_)) => error(
+                403,
+                "the private identity is not associated with this public identity",
+            ),
             Err(e) => store_error(&e),
         };
     }
@@ -348,7 +366,10 @@ async fn location(shard: &Rc<Shard>, req: &Request, impu: &str) -> Response {
         return error(400, "originating must be true or false");
     }
     match public_entry(shard, impu).await {
-        Ok(Some(_)) => json(200, &json!({"result-code": 2001, "scscf": shard.config.scscf_uri})),
+        Ok(Some(_)) => json(
+            200,
+            &json!({"result-code": 2001, "scscf": shard.config.scscf_uri}),
+        ),
         Ok(None) => error(404, "public identity not found"),
         Err(r) => r,
     }
@@ -399,7 +420,11 @@ async fn reg_data_put(shard: &Rc<Shard>, req: &Request, impu: &str) -> Response 
         .is_some_and(|v| v.windows(8).any(|w| w.eq_ignore_ascii_case(b"no-cache")));
     let request = RegDataRequest {
         private_id: private_id.as_deref(),
-        server_name: Some(body.server_name.as_deref().unwrap_or(&shard.config.scscf_uri)),
+        server_name: Some(
+            body.server_name
+                .as_deref()
+                .unwrap_or(&shard.config.scscf_uri),
+        ),
         force_reassignment: no_cache,
     };
     let transition = match regdata::apply(

@@ -47,7 +47,8 @@ pub(super) async fn serve(shard: &Rc<Shard>, mut stream: TcpStream, kind: Listen
                     let mut context = request.reply_context();
                     context.keep_alive &= !shard.shutting_down();
                     let reply = shard.dispatch(kind, request).await;
-                    if let Err(()) = write_reply(shard, &mut stream, &mut outbuf, reply, context).await
+                    if let Err(()) =
+                        write_reply(shard, &mut stream, &mut outbuf, reply, context).await
                     {
                         return;
                     }

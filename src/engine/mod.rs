@@ -144,12 +144,17 @@ impl Shard {
         if affected.is_empty() {
             return;
         }
-        let mut per_shard: Vec<(Vec<String>, Vec<String>)> = vec![Default::default(); self.nr_shards];
+        let mut per_shard: Vec<(Vec<String>, Vec<String>)> =
+            vec![Default::default(); self.nr_shards];
         for impi in &affected.impis {
-            per_shard[route::owner_shard(impi.as_bytes(), self.nr_shards)].0.push(impi.clone());
+            per_shard[route::owner_shard(impi.as_bytes(), self.nr_shards)]
+                .0
+                .push(impi.clone());
         }
         for impu in &affected.impus {
-            per_shard[route::owner_shard(impu.as_bytes(), self.nr_shards)].1.push(impu.clone());
+            per_shard[route::owner_shard(impu.as_bytes(), self.nr_shards)]
+                .1
+                .push(impu.clone());
         }
         let mut acks = Vec::new();
         for (shard_id, (impis, impus)) in per_shard.into_iter().enumerate() {
@@ -330,15 +335,12 @@ async fn shard_main(
 
 async fn accept_loop(shard: Rc<Shard>, listener: TcpListener, kind: ListenerKind) {
     loop {
-        let accepted = futures_lite::future::or(
-            async { Some(listener.accept().await) },
-            async {
-                while !shard.shutting_down() {
-                    glommio::timer::sleep(Duration::from_millis(50)).await;
-                }
-                None
-            },
-        )
+        let accepted = futures_lite::future::or(async { Some(listener.accept().await) }, async {
+            while !shard.shutting_down() {
+                glommio::timer::sleep(Duration::from_millis(50)).await;
+            }
+            None
+        })
         .await;
         let stream = match accepted {
             None => return,

@@ -17,7 +17,7 @@ pub fn owner_shard(key: &[u8], nr_shards: usize) -> usize {
 /// chunks).
 pub fn stable_hash(key: &[u8]) -> u64 {
     #[allow(deprecated)] // SipHasher is the std's stable keyed hash; it is fine for partitioning.
-    let mut hasher = std::hash::SipHasher::new_with_keys(0x4845_4152_5448, 0x5348_4152_44);
+    let mut hasher = std::hash::SipHasher::new_with_keys(0x4845_4152_5448, 0x0053_4841_5244);
     hasher.write(key);
     hasher.finish()
 }

@@ -231,7 +231,10 @@ mod tests {
     #[test]
     fn help_wins() {
         assert!(matches!(parse(OPTS, &args(&["-help"])), Ok(Outcome::Help)));
-        assert!(matches!(parse(OPTS, &args(&["-k", "1", "-h"])), Ok(Outcome::Help)));
+        assert!(matches!(
+            parse(OPTS, &args(&["-k", "1", "-h"])),
+            Ok(Outcome::Help)
+        ));
         let u = usage("naf-key", OPTS);
         assert!(u.contains("* -k"));
         assert!(u.contains("Default: hex"));

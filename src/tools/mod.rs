@@ -90,7 +90,10 @@ pub fn run(argv: &[String]) -> u8 {
         return 0;
     }
     let Some(tool) = TOOLS.iter().find(|t| t.name == name) else {
-        eprintln!("hearth tools: unknown tool '{name}' (one of: {})", tool_names());
+        eprintln!(
+            "hearth tools: unknown tool '{name}' (one of: {})",
+            tool_names()
+        );
         return EXIT_USAGE;
     };
     let parsed = match args::parse(tool.opts, rest) {
@@ -121,7 +124,9 @@ fn tool_names() -> String {
 }
 
 fn overview() -> String {
-    let mut out = String::from("Usage: hearth tools <tool> [options]   (-help after a tool for its options)\n");
+    let mut out = String::from(
+        "Usage: hearth tools <tool> [options]   (-help after a tool for its options)\n",
+    );
     for t in TOOLS {
         let _ = writeln!(out, "  {:<12} {}", t.name, t.summary);
     }
@@ -137,8 +142,7 @@ fn required<'a>(p: &'a Parsed, name: &str) -> Result<&'a str, Failure> {
 
 fn hex_bytes(p: &Parsed, name: &str) -> Result<Vec<u8>, Failure> {
     let text = required(p, name)?;
-    hex::decode(text.trim())
-        .map_err(|e| usage_error(format!("-{name}: not a hex string ({e})")))
+    hex::decode(text.trim()).map_err(|e| usage_error(format!("-{name}: not a hex string ({e})")))
 }
 
 fn hex_array<const N: usize>(p: &Parsed, name: &str) -> Result<[u8; N], Failure> {
@@ -205,7 +209,11 @@ const NAF_KEY_OPTS: &[Opt] = &[
     ),
     Opt::switch("d", "Show debugging output"),
     Opt::switch("gbadigest", "Process as GBA_Digest"),
-    Opt::value("impi", "The IMPI (private identity) for this security association").required(),
+    Opt::value(
+        "impi",
+        "The IMPI (private identity) for this security association",
+    )
+    .required(),
     Opt::value("k", "The 128-bit subscriber key"),
     Opt::value("k2", "The 256-bit Ks key for GBA_Digest"),
     Opt::switch("list-ciphersuites", "List supported cipher suite names").standalone(),
@@ -216,7 +224,10 @@ const NAF_KEY_OPTS: &[Opt] = &[
     )
     .required(),
     Opt::value("o", "Output format for shared key (base64 or hex)").default("hex"),
-    Opt::value("op", "The 128-bit Operator Variant Algorithm Configuration Field"),
+    Opt::value(
+        "op",
+        "The 128-bit Operator Variant Algorithm Configuration Field",
+    ),
     Opt::value("opc", "The 128-bit OPc (instead of -op)"),
     Opt::value(
         "ua",
@@ -284,9 +295,10 @@ fn naf_key(p: &Parsed) -> ToolResult {
 
 /// The Ua security protocol: `-ua` if given, shared-key TLS for `-ciphersuite`, else HTTP digest.
 fn ua_protocol(p: &Parsed) -> Result<gba::UaProtocolId, Failure> {
-    if let Some(_) = p.get("ua") {
+    if p.get("ua").is_some() {
         let octets: [u8; 5] = hex_array(p, "ua")?;
-        return gba::UaProtocolId::from_octets(octets).map_err(|e| usage_error(format!("-ua: {e}")));
+        return gba::UaProtocolId::from_octets(octets)
+            .map_err(|e| usage_error(format!("-ua: {e}")));
     }
     match p.get("ciphersuite") {
         Some(name) => {
@@ -307,13 +319,14 @@ fn rand_from_nonce(nonce: &str) -> Result<[u8; 16], Failure> {
     let nonce = nonce.trim();
     if nonce.len() == 32 && nonce.bytes().all(|b| b.is_ascii_hexdigit()) {
         let mut rand = [0u8; 16];
-        hex::decode_to_slice(nonce, &mut rand)
-            .map_err(|e| usage_error(format!("-nonce: {e}")))?;
+        hex::decode_to_slice(nonce, &mut rand).map_err(|e| usage_error(format!("-nonce: {e}")))?;
         return Ok(rand);
     }
-    aka::parse_nonce(nonce)
-        .map(|n| n.rand)
-        .map_err(|e| usage_error(format!("-nonce: neither 32 hex digits nor an RFC 3310 nonce: {e}")))
+    aka::parse_nonce(nonce).map(|n| n.rand).map_err(|e| {
+        usage_error(format!(
+            "-nonce: neither 32 hex digits nor an RFC 3310 nonce: {e}"
+        ))
+    })
 }
 
 // ---------------------------------------------------------------- naf-digest
@@ -357,7 +370,9 @@ fn naf_digest(p: &Parsed) -> ToolResult {
         None
     } else {
         Some(digest::Qop::from_wire(qop_text).ok_or_else(|| {
-            usage_error(format!("-qop: unknown quality of protection '{qop_text}' (auth or auth-int)"))
+            usage_error(format!(
+                "-qop: unknown quality of protection '{qop_text}' (auth or auth-int)"
+            ))
         })?)
     };
     let algorithm = if p.flag("gbadigest") {
@@ -377,7 +392,15 @@ fn naf_digest(p: &Parsed) -> ToolResult {
 
     let ha1 = digest::ha1(algorithm, username, realm, &password, nonce, cnonce);
     let ha2 = digest::ha2(algorithm, qop, method, uri, body);
-    let response = digest::response(algorithm, ha1.as_hex(), nonce, nc, cnonce, qop, ha2.as_hex());
+    let response = digest::response(
+        algorithm,
+        ha1.as_hex(),
+        nonce,
+        nc,
+        cnonce,
+        qop,
+        ha2.as_hex(),
+    );
     let mut out = String::new();
     if p.flag("d") {
         let _ = writeln!(out, "calculateMessageDigest:");
@@ -443,7 +466,8 @@ fn gbad_passwd(p: &Parsed) -> ToolResult {
     let tls_mk_extr = optional_hex(p, "tlsmkextr")?;
     // H(A1) of the subscriber's SIP digest credentials, SHA-256 (RFC 7616), as the KDF key.
     let ha1 = gba::Ha1Algorithm::Sha256.ha1(username, realm, &password);
-    let passwd = gba::gba_digest_passwd(&ha1, &tls_mk_extr).map_err(|e| usage_error(e.to_string()))?;
+    let passwd =
+        gba::gba_digest_passwd(&ha1, &tls_mk_extr).map_err(|e| usage_error(e.to_string()))?;
     let mut out = String::new();
     if p.flag("d") {
         let _ = writeln!(out, "H(A1): {}", hex::encode(&ha1));
@@ -530,7 +554,10 @@ fn auts_tool(p: &Parsed) -> ToolResult {
     match (p.get("sqn-ms"), p.get("auts")) {
         (Some(_), None) => {
             let sqn_ms: [u8; 6] = hex_array(p, "sqn-ms")?;
-            Ok(format!("AUTS={}\n", hex::encode(aka::build_auts(&m, &rand, sqn_ms))))
+            Ok(format!(
+                "AUTS={}\n",
+                hex::encode(aka::build_auts(&m, &rand, sqn_ms))
+            ))
         }
         (None, Some(_)) => {
             let auts = hex_bytes(p, "auts")?;
@@ -541,6 +568,8 @@ fn auts_tool(p: &Parsed) -> ToolResult {
             Ok(format!("SQN-MS={}\n", hex::encode(sqn_ms)))
         }
         (Some(_), Some(_)) => Err(usage_error("give either -sqn-ms or -auts, not both")),
-        (None, None) => Err(usage_error("one of -sqn-ms (build) or -auts (check) is required")),
+        (None, None) => Err(usage_error(
+            "one of -sqn-ms (build) or -auts (check) is required",
+        )),
     }
 }

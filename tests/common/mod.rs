@@ -107,8 +107,14 @@ impl Server {
             {
                 panic!("hearth exited during start-up: {status}");
             }
-            let sig_ok = self.get_sig("/ping").map(|a| a.status == 200).unwrap_or(false);
-            let prov_ok = self.get_prov("/ping").map(|a| a.status == 200).unwrap_or(false);
+            let sig_ok = self
+                .get_sig("/ping")
+                .map(|a| a.status == 200)
+                .unwrap_or(false);
+            let prov_ok = self
+                .get_prov("/ping")
+                .map(|a| a.status == 200)
+                .unwrap_or(false);
             if sig_ok && prov_ok {
                 return;
             }
@@ -127,9 +133,11 @@ impl Server {
         let url = format!("http://{addr}{path}");
         let req = ureq::http::Request::builder().method(method).uri(&url);
         let mut resp = match body {
-            Some((ctype, text)) => self
-                .agent
-                .run(req.header("Content-Type", ctype).body(text.to_string()).unwrap())?,
+            Some((ctype, text)) => self.agent.run(
+                req.header("Content-Type", ctype)
+                    .body(text.to_string())
+                    .unwrap(),
+            )?,
             None => self.agent.run(req.body(()).unwrap())?,
         };
         let header = |name: &str| {
@@ -269,14 +277,27 @@ pub struct Subscriber {
 /// service profile, public IDs, iFCs.
 pub fn provision(server: &Server, impi: &str, impus: &[&str], ha1: &str) -> Subscriber {
     let body = format!(r#"{{"digest_ha1": "{ha1}", "realm": "example.com"}}"#);
-    let r = server.prov("PUT", &format!("/private/{}", enc(impi)), Some(("application/json", &body)));
+    let r = server.prov(
+        "PUT",
+        &format!("/private/{}", enc(impi)),
+        Some(("application/json", &body)),
+    );
     assert_eq!(r.status, 200, "PUT private: {}", r.body);
     let r = server.prov("POST", "/irs/", None);
     assert_eq!(r.status, 201, "POST irs: {}", r.body);
-    let irs = r.location.expect("IRS Location").rsplit('/').next().unwrap().to_string();
+    let irs = r
+        .location
+        .expect("IRS Location")
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
     let r = server.prov(
         "PUT",
-        &format!("/private/{}/associated_implicit_registration_sets/{irs}", enc(impi)),
+        &format!(
+            "/private/{}/associated_implicit_registration_sets/{irs}",
+            enc(impi)
+        ),
         None,
     );
     assert_eq!(r.status, 200, "associate: {}", r.body);
