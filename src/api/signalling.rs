@@ -379,7 +379,7 @@ async fn location(shard: &Rc<Shard>, req: &Request, impu: &str) -> Response {
 
 async fn reg_data_get(shard: &Rc<Shard>, impu: &str) -> Response {
     match public_entry(shard, impu).await {
-        Ok(Some(entry)) => reg_data_response(&entry, entry.registration.state, None),
+        Ok(Some(entry)) => reg_data_response(&entry, &entry.registration, None),
         Ok(None) => error(404, "public identity not found"),
         Err(r) => r,
     }
@@ -437,7 +437,6 @@ async fn reg_data_put(shard: &Rc<Shard>, req: &Request, impu: &str) -> Response 
         Ok(t) => t,
         Err(e) => return error(400, e.to_string()),
     };
-    let state = transition.next.state;
     if transition.changed {
         let irs = entry.view.record.irs.clone();
         let record: RegistrationRecord = transition.next.clone();
@@ -456,7 +455,7 @@ async fn reg_data_put(shard: &Rc<Shard>, req: &Request, impu: &str) -> Response 
         shard.invalidate(&written.affected).await;
     }
     let previous = kind.reports_previous_state().then_some(transition.previous);
-    reg_data_response(&entry, state, previous)
+    reg_data_response(&entry, &transition.next, previous)
 }
 
 fn xml_state(state: RegState) -> xml::reg_data::RegistrationState {
@@ -467,7 +466,12 @@ fn xml_state(state: RegState) -> xml::reg_data::RegistrationState {
     }
 }
 
-fn reg_data_response(entry: &PublicEntry, state: RegState, previous: Option<RegState>) -> Response {
+/// The `ClearwaterRegData` answer for `registration` of the IRS in `entry`.
+fn reg_data_response(
+    entry: &PublicEntry,
+    registration: &RegistrationRecord,
+    previous: Option<RegState>,
+) -> Response {
     let parts: Vec<xml::ims_subscription::ProfileParts> = entry
         .view
         .service_profiles
@@ -481,10 +485,10 @@ fn reg_data_response(entry: &PublicEntry, state: RegState, previous: Option<RegS
             filter_xml: profile.record.filter_xml.clone(),
         })
         .collect();
-    let private_id = entry.registration.private_id.as_deref();
+    let private_id = registration.private_id.as_deref();
     let subscription = xml::ims_subscription::build_ims_subscription(private_id, &parts);
     let body = xml::reg_data::write_clearwater_reg_data(
-        xml_state(state),
+        xml_state(registration.state),
         previous.map(xml_state),
         Some(&subscription),
         &xml::reg_data::ChargingAddresses::default(),
