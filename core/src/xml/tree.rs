@@ -15,7 +15,7 @@
 use quick_xml::XmlVersion;
 use quick_xml::errors::Error as QuickXmlError;
 use quick_xml::escape::{EscapeError, escape, resolve_predefined_entity};
-use quick_xml::events::{BytesDecl, BytesStart, Event};
+use quick_xml::events::{BytesDecl, BytesRef, BytesStart, Event};
 use quick_xml::reader::Reader;
 
 use super::error::XmlError;
@@ -240,6 +240,24 @@ fn text_outside_root(text: &str, root_seen: bool, offset: u64) -> Result<(), Xml
     }
 }
 
+/// The text an entity or character reference in content stands for. Only the five predefined
+/// entities exist, since no DOCTYPE can define more.
+fn resolve_reference(reference: &BytesRef<'_>, offset: u64) -> Result<String, XmlError> {
+    if !reference.is_char_ref() {
+        return resolve_predefined_entity(reference)
+            .map(str::to_owned)
+            .ok_or_else(|| XmlError::UnknownEntity(reference.to_string()));
+    }
+    let resolved = reference
+        .resolve_char_ref()
+        .map_err(|error| not_well_formed(offset, error.to_string()))?
+        .ok_or_else(|| not_well_formed(offset, "bad character reference"))?;
+    let text = resolved.to_string();
+    // The raw-input check cannot see characters that only references produce.
+    check_chars(&text)?;
+    Ok(text)
+}
+
 /// Refuses a second root element and nesting beyond the limit.
 fn check_room_for_element(
     stack: &[OpenElement],
@@ -335,25 +353,7 @@ pub(crate) fn parse(input: &[u8], limits: Limits) -> Result<Element, XmlError> {
                 None => return Err(not_well_formed(offset, "CDATA outside the root element")),
             },
             Event::GeneralRef(reference) => {
-                let resolved: String = if reference.is_char_ref() {
-                    match reference
-                        .resolve_char_ref()
-                        .map_err(|error| not_well_formed(offset, error.to_string()))?
-                    {
-                        Some(c) => {
-                            let mut buffer = [0u8; 4];
-                            let text = c.encode_utf8(&mut buffer);
-                            check_chars(text)?;
-                            text.to_owned()
-                        }
-                        None => return Err(not_well_formed(offset, "bad character reference")),
-                    }
-                } else {
-                    match resolve_predefined_entity(&reference) {
-                        Some(text) => text.to_owned(),
-                        None => return Err(XmlError::UnknownEntity(reference.to_string())),
-                    }
-                };
+                let resolved = resolve_reference(&reference, offset)?;
                 match stack.last_mut() {
                     Some(open) => open.pending_text.push_str(&resolved),
                     None => text_outside_root(&resolved, root.is_some(), offset)?,
