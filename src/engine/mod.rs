@@ -224,11 +224,7 @@ pub fn run(config: Config, store: StoreHandle) -> Result<(), String> {
     }
 
     let mesh = MeshBuilder::full(nr_shards, 1024);
-    let placement = if nr_shards <= std::thread::available_parallelism().map_or(1, |n| n.get()) {
-        PoolPlacement::MaxSpread(nr_shards, None)
-    } else {
-        PoolPlacement::Unbound(nr_shards)
-    };
+    let placement = placement(nr_shards);
     tracing::info!(
         shards = nr_shards,
         signalling = %config.signalling_addr,
@@ -255,6 +251,37 @@ pub fn run(config: Config, store: StoreHandle) -> Result<(), String> {
     } else {
         // Other shards keep no state worth waiting for once one failed: report them all.
         Err(failures.join("; "))
+    }
+}
+
+/// Pins one shard per CPU among those this process may run on (so `taskset`, cgroups and systemd's
+/// CPUAffinity= decide where shards go); more shards than CPUs run unpinned.
+fn placement(nr_shards: usize) -> PoolPlacement {
+    let allowed = allowed_cpus();
+    let cpus = glommio::CpuSet::online()
+        .map(|set| set.filter(|loc| allowed.as_ref().is_none_or(|a| a.contains(&loc.cpu))));
+    match cpus {
+        Ok(set) if set.len() >= nr_shards => PoolPlacement::MaxSpread(nr_shards, Some(set)),
+        _ => {
+            tracing::warn!(shards = nr_shards, "fewer usable CPUs than shards: shards run unpinned");
+            PoolPlacement::Unbound(nr_shards)
+        }
+    }
+}
+
+/// The CPUs in this process's affinity mask, or None if it cannot be read.
+fn allowed_cpus() -> Option<Vec<usize>> {
+    // SAFETY: cpu_set_t is plain data; sched_getaffinity fills it for the calling thread.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+            return None;
+        }
+        Some(
+            (0..libc::CPU_SETSIZE as usize)
+                .filter(|&cpu| libc::CPU_ISSET(cpu, &set))
+                .collect(),
+        )
     }
 }
 
