@@ -595,7 +595,9 @@ async fn put_filter_criteria(shard: &Rc<Shard>, req: &Request, irs: &str, sp: &s
         Ok(d) => d,
         Err(e) => return error(400, format!("invalid ServiceProfile XML: {e}")),
     };
-    let parts: Vec<String> = doc.ifcs.into_iter().chain(doc.extra).collect();
+    // The profile's content (iFCs and allowed siblings, canonical and in schema order) is what an
+    // IMSSubscription embeds; storing it ready-made keeps the signalling path a concatenation.
+    let parts = vec![doc.content];
     let (irs_key, sp_key, xml_doc) = (irs.to_string(), sp.to_string(), doc.xml);
     let result = shard
         .store

@@ -482,7 +482,8 @@ fn reg_data_response(
                 .iter()
                 .map(|p| p.identity_xml.clone())
                 .collect(),
-            filter_xml: profile.record.filter_xml.clone(),
+            filter_xml: (!profile.record.filter_parts.is_empty())
+                .then(|| profile.record.filter_parts.concat()),
         })
         .collect();
     let private_id = registration.private_id.as_deref();

@@ -263,7 +263,10 @@ fn placement(nr_shards: usize) -> PoolPlacement {
     match cpus {
         Ok(set) if set.len() >= nr_shards => PoolPlacement::MaxSpread(nr_shards, Some(set)),
         _ => {
-            tracing::warn!(shards = nr_shards, "fewer usable CPUs than shards: shards run unpinned");
+            tracing::warn!(
+                shards = nr_shards,
+                "fewer usable CPUs than shards: shards run unpinned"
+            );
             PoolPlacement::Unbound(nr_shards)
         }
     }
