@@ -33,12 +33,13 @@ pub fn routing_key(listener: ListenerKind, request: &Request) -> Option<Cow<'_, 
 
 /// Serves one request on this shard.
 pub async fn handle(shard: &Rc<Shard>, listener: ListenerKind, request: Request) -> Reply {
+    // Decoded segments borrow from the request unless they held percent-escapes.
     let segments: Result<Vec<Cow<'_, str>>, _> = request.path_segments().collect();
     let segments = match segments {
-        Ok(s) => s.into_iter().map(Cow::into_owned).collect::<Vec<String>>(),
+        Ok(s) => s,
         Err(e) => return Response::text(e.status, &e.reason).into(),
     };
-    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let segments: Vec<&str> = segments.iter().map(Cow::as_ref).collect();
     match listener {
         ListenerKind::Signalling => signalling::handle(shard, &request, &segments).await.into(),
         ListenerKind::Provisioning => prov::handle(shard, &request, &segments).await,
