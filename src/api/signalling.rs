@@ -261,7 +261,7 @@ async fn aka_vector(
         aka_entry.reserved_up_to.set(last_used);
         aka_entry.next_in_block.set(None);
     }
-    let sqn = match next_sqn(shard, impi, aka_entry).await {
+    let sqn = match next_sqn(shard, impi, aka_entry, &policy).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -293,25 +293,48 @@ async fn aka_vector(
 /// through every index and each index sees its SEQ grow by one per cycle (TS 33.102 Annex C.2:
 /// the USIM accepts a SEQ above the last one seen for that IND). Blocks of `SQN_BLOCK` values are
 /// reserved in the store before any is used, so a crash never leads to SQN reuse.
-async fn next_sqn(shard: &Rc<Shard>, impi: &str, aka_entry: &AkaEntry) -> Result<u64, Response> {
+///
+/// No SQN with SEQ 0 is ever issued: a fresh USIM starts with SEQ_MS(i) = 0 for every IND and
+/// accepts only a greater SEQ (Annex C.2.2), so the first SQN after the default provisioned value
+/// 0 is SEQ 1, IND 0.
+async fn next_sqn(
+    shard: &Rc<Shard>,
+    impi: &str,
+    aka_entry: &AkaEntry,
+    policy: &SqnPolicy,
+) -> Result<u64, Response> {
     if let Some(next) = aka_entry.next_in_block.get()
         && next <= aka_entry.reserved_up_to.get()
     {
         aka_entry.next_in_block.set(Some(next + 1));
         return Ok(next);
     }
+    // The smallest SQN with SEQ 1; reserve up to it on top of the block when still below.
+    let floor = 1u64 << policy.ind_bits();
+    let count = SQN_BLOCK + (floor - 1).saturating_sub(aka_entry.reserved_up_to.get());
     let key = impi.to_string();
     let written = shard
         .store
-        .write(move |s| s.reserve_sqn(&key, SQN_BLOCK))
+        .write(move |s| s.reserve_sqn(&key, count))
         .await
         .map_err(|e| store_error(&e))?;
     let Some(block) = written.outcome else {
         return Err(error(404, "no AKA credentials for this private identity"));
     };
+    let first = block.first_sqn.max(floor);
+    if first > block.aka.sqn {
+        // Only if the stored SQN went down under us (new credentials with another key): the next
+        // request reserves again from the new value.
+        aka_entry.reserved_up_to.set(block.aka.sqn);
+        aka_entry.next_in_block.set(None);
+        return Err(error(
+            503,
+            "AKA credentials changed during the request; retry",
+        ));
+    }
     aka_entry.reserved_up_to.set(block.aka.sqn);
-    aka_entry.next_in_block.set(Some(block.first_sqn + 1));
-    Ok(block.first_sqn)
+    aka_entry.next_in_block.set(Some(first + 1));
+    Ok(first)
 }
 
 /// Homestead's legacy `GET /impi/<id>/digest?public_id=` → `{"digest_ha1": ...}`.
