@@ -830,25 +830,21 @@ fn reg_data_lifecycle_with_two_impus() {
         assert_subscription(&doc, &sub, &sub.impi, 1);
     }
 
-    // Deregister through the second IMPU: no previous state; both IMPUs are not registered.
+    // Deregister through the second IMPU: no previous state; without an HSS both IMPUs stay
+    // assigned, UNREGISTERED (seed 003), with the last private ID.
     let doc = put_reg(&s, impu2, "", "dereg-user");
-    assert_eq!((doc.state, doc.previous), (NotRegistered, None));
+    assert_eq!((doc.state, doc.previous), (Unregistered, None));
     for impu in [impu1, impu2] {
         let doc = get_reg(&s, impu);
-        assert_eq!(doc.state, NotRegistered);
-        assert_subscription(&doc, &sub, "Unspecified", 1);
+        assert_eq!(doc.state, Unregistered);
+        assert_subscription(&doc, &sub, &sub.impi, 1);
     }
-    // Deregistering again: 400, no change.
+    // Deregistering again (not REGISTERED): 400, no change.
     let (status, _, _) = reg_data(&s, "PUT", impu1, "", Some(r#"{"reqtype":"dereg-user"}"#));
     assert_eq!(status, 400);
+    assert_eq!(get_reg(&s, impu1).state, Unregistered);
 
-    // A call for a not-registered user: unregistered service.
-    let doc = put_reg(&s, impu1, "", "call");
-    assert_eq!(
-        (doc.state, doc.previous),
-        (Unregistered, Some(NotRegistered))
-    );
-    assert_eq!(get_reg(&s, impu2).state, Unregistered);
+    // A call for an unregistered user: unregistered service goes on.
     let doc = put_reg(&s, impu2, "", "call");
     assert_eq!(
         (doc.state, doc.previous),
@@ -880,45 +876,48 @@ fn reg_data_dereg_types_and_errors() {
     let sub = two_impu_subscriber(&s, "dereg");
     let (impu1, impu2) = (sub.impus[0].as_str(), sub.impus[1].as_str());
 
-    // Every deregistration type, from REGISTERED and from UNREGISTERED.
+    // A call for a never-registered user: NOT_REGISTERED → UNREGISTERED.
+    let fresh = subscriber(
+        &s,
+        "fresh@example.com",
+        &["sip:fresh@example.com", "sip:fresh-2@example.com"],
+    );
+    let doc = put_reg(&s, &fresh.impus[0], "", "call");
+    assert_eq!(
+        (doc.state, doc.previous),
+        (Unregistered, Some(NotRegistered))
+    );
+    // Deregistering a never-registered user: 400.
+    let (status, _, _) = reg_data(
+        &s,
+        "PUT",
+        &fresh.impus[1],
+        "",
+        Some(r#"{"reqtype":"dereg-timeout"}"#),
+    );
+    assert_eq!(status, 400);
+
+    // Every deregistration type from REGISTERED ends UNREGISTERED (no HSS); a second one is 400.
     for reqtype in ["dereg-user", "dereg-admin", "dereg-timeout"] {
         put_reg(&s, impu1, "", "reg");
         let doc = put_reg(&s, impu2, "", reqtype);
-        assert_eq!(
-            (doc.state, doc.previous),
-            (NotRegistered, None),
-            "{reqtype}"
-        );
-        assert_subscription(&doc, &sub, "Unspecified", 1);
-        assert_eq!(get_reg(&s, impu1).state, NotRegistered, "{reqtype}");
-        // Not registered any more: 400, and still not registered.
+        assert_eq!((doc.state, doc.previous), (Unregistered, None), "{reqtype}");
+        assert_eq!(get_reg(&s, impu1).state, Unregistered, "{reqtype}");
         let body = format!(r#"{{"reqtype":"{reqtype}"}}"#);
         let (status, _, text) = reg_data(&s, "PUT", impu1, "", Some(&body));
-        assert_eq!(status, 400, "{reqtype} of a not-registered user: {text}");
-        assert_eq!(get_reg(&s, impu2).state, NotRegistered);
-
-        put_reg(&s, impu2, "", "call");
-        let doc = put_reg(&s, impu1, "", reqtype);
-        assert_eq!(
-            (doc.state, doc.previous),
-            (NotRegistered, None),
-            "{reqtype} from UNREGISTERED"
-        );
+        assert_eq!(status, 400, "{reqtype} of an unregistered user: {text}");
+        assert_eq!(get_reg(&s, impu2).state, Unregistered);
     }
-    // Auth failures on a not-registered user: 200, nothing changes.
+    // Auth failures on an unregistered user: 200, nothing changes.
     for reqtype in [
         "dereg-auth-failed",
         "dereg-auth-failure",
         "dereg-auth-timeout",
     ] {
         let doc = put_reg(&s, impu1, "", reqtype);
-        assert_eq!(
-            (doc.state, doc.previous),
-            (NotRegistered, None),
-            "{reqtype}"
-        );
+        assert_eq!((doc.state, doc.previous), (Unregistered, None), "{reqtype}");
     }
-    assert_eq!(get_reg(&s, impu2).state, NotRegistered);
+    assert_eq!(get_reg(&s, impu2).state, Unregistered);
 
     // Bad bodies: 400 and no state change.
     for bad in [
@@ -936,7 +935,7 @@ fn reg_data_dereg_types_and_errors() {
         assert_eq!(status, 400, "{bad:?}: {text}");
         assert!(!text.is_empty(), "a reason is given for {bad:?}");
     }
-    assert_eq!(get_reg(&s, impu1).state, NotRegistered);
+    assert_eq!(get_reg(&s, impu1).state, Unregistered);
 
     // Unknown IMPU (on both shards): 404 for GET and PUT.
     for shard in 0..SHARDS {
@@ -956,7 +955,7 @@ fn reg_data_dereg_types_and_errors() {
         let (status, _, _) = reg_data(&s, method, impu1, "", Some(r#"{"reqtype":"reg"}"#));
         assert_eq!(status, 405, "{method}");
     }
-    assert_eq!(get_reg(&s, impu1).state, NotRegistered);
+    assert_eq!(get_reg(&s, impu1).state, Unregistered);
 }
 
 // ------------------------------------------------------------------ location, legacy, misc

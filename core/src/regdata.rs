@@ -68,6 +68,16 @@ pub enum ServerAssignmentType {
     AuthenticationTimeout = 10,
 }
 
+/// Whether an HSS is behind Homestead: deregistration ends in different states (seed 003).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// No HSS: a deregistered subscriber stays assigned, UNREGISTERED.
+    #[default]
+    Local,
+    /// An HSS: a deregistered subscriber's data is dropped, NOT_REGISTERED.
+    Hss,
+}
+
 /// The parameters of one reg-data PUT besides its type.
 #[derive(Debug, Clone, Default)]
 pub struct RegDataRequest<'a> {
@@ -77,6 +87,8 @@ pub struct RegDataRequest<'a> {
     pub server_name: Option<&'a str>,
     /// `Cache-Control: no-cache` forces a re-registration assignment.
     pub force_reassignment: bool,
+    /// With or without an HSS.
+    pub mode: Mode,
 }
 
 /// What the machine decided.
@@ -165,10 +177,23 @@ pub fn apply(
             }
         }
         RequestType::DeregUser | RequestType::DeregAdmin | RequestType::DeregTimeout => {
-            if previous == RegState::NotRegistered {
+            // Seed 003: deregistering a user who is not REGISTERED is refused (400). With an HSS
+            // the cached data goes (NOT_REGISTERED); without one the user stays UNREGISTERED.
+            // Homestead's code with an HSS also lets an UNREGISTERED user be deregistered.
+            let refused = match req.mode {
+                Mode::Local => previous != RegState::Registered,
+                Mode::Hss => previous == RegState::NotRegistered,
+            };
+            if refused {
                 return Err(RegDataError::NotRegistered);
             }
-            next = RegistrationRecord::default();
+            match req.mode {
+                Mode::Local => {
+                    next.state = RegState::Unregistered;
+                    next.assigned_at = now;
+                }
+                Mode::Hss => next = RegistrationRecord::default(),
+            }
             Some(match kind {
                 RequestType::DeregUser => ServerAssignmentType::UserDeregistration,
                 RequestType::DeregAdmin => ServerAssignmentType::AdministrativeDeregistration,
@@ -296,6 +321,11 @@ mod tests {
     #[test]
     fn deregistration() {
         let cur = reg(RegState::Registered, 1, Some("a"));
+        let hss = RegDataRequest {
+            mode: Mode::Hss,
+            ..Default::default()
+        };
+        let local = RegDataRequest::default();
         for (kind, sat) in [
             (
                 RequestType::DeregUser,
@@ -310,31 +340,33 @@ mod tests {
                 ServerAssignmentType::TimeoutDeregistration,
             ),
         ] {
-            let t = apply(&cur, kind, &RegDataRequest::default(), 9, REREG).unwrap();
+            let t = apply(&cur, kind, &hss, 9, REREG).unwrap();
             assert_eq!(t.next, RegistrationRecord::default());
+            assert_eq!(t.assignment, Some(sat));
+            // Without an HSS the user stays assigned, UNREGISTERED.
+            let t = apply(&cur, kind, &local, 9, REREG).unwrap();
+            assert_eq!(t.next.state, RegState::Unregistered);
+            assert_eq!(t.next.private_id.as_deref(), Some("a"));
             assert_eq!(t.assignment, Some(sat));
         }
         let unreg = reg(RegState::Unregistered, 1, None);
-        assert!(
-            apply(
-                &unreg,
-                RequestType::DeregUser,
-                &RegDataRequest::default(),
-                9,
-                REREG
-            )
-            .is_ok()
-        );
+        assert!(apply(&unreg, RequestType::DeregUser, &hss, 9, REREG).is_ok());
         assert_eq!(
-            apply(
-                &RegistrationRecord::default(),
-                RequestType::DeregTimeout,
-                &RegDataRequest::default(),
-                9,
-                REREG
-            ),
+            apply(&unreg, RequestType::DeregUser, &local, 9, REREG),
             Err(RegDataError::NotRegistered)
         );
+        for mode in [&hss, &local] {
+            assert_eq!(
+                apply(
+                    &RegistrationRecord::default(),
+                    RequestType::DeregTimeout,
+                    mode,
+                    9,
+                    REREG
+                ),
+                Err(RegDataError::NotRegistered)
+            );
+        }
     }
 
     #[test]

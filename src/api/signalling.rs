@@ -34,7 +34,7 @@ pub async fn handle(shard: &Rc<Shard>, req: &Request, segs: &[&str]) -> Response
         ["impi", impi, "digest"] => legacy_digest(shard, req, impi).await,
         ["impi", impi, "registration-status"] => registration_status(shard, req, impi).await,
         ["impu", impu, "reg-data"] => match req.method {
-            Method::Get => reg_data_get(shard, impu).await,
+            Method::Get | Method::Head => reg_data_get(shard, impu).await,
             Method::Put => reg_data_put(shard, req, impu).await,
             _ => method_not_allowed("GET, PUT"),
         },
@@ -472,6 +472,7 @@ async fn reg_data_put(shard: &Rc<Shard>, req: &Request, impu: &str) -> Response 
                 .unwrap_or(&shard.config.scscf_uri),
         ),
         force_reassignment: no_cache,
+        mode: regdata::Mode::Local,
     };
     let transition = match regdata::apply(
         &entry.registration,
