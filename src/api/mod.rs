@@ -11,7 +11,8 @@ mod signalling;
 use std::borrow::Cow;
 use std::rc::Rc;
 
-use hearth_core::http::{Request, Response};
+use hearth_core::http::{Method, Request, Response};
+use hearth_core::model::validate_identity;
 
 pub use cache::ShardState;
 
@@ -40,6 +41,25 @@ pub async fn handle(shard: &Rc<Shard>, listener: ListenerKind, request: Request)
         Err(e) => return Response::text(e.status, &e.reason).into(),
     };
     let segments: Vec<&str> = segments.iter().map(Cow::as_ref).collect();
+    // RFC 9110 §15.6.2: a method the server does not recognise gets 501 (known methods a resource
+    // does not support get 405 with Allow from the handlers).
+    if let Method::Other(_) = request.method {
+        return error(
+            501,
+            "method not implemented; this server implements GET, HEAD, PUT, POST and DELETE",
+        )
+        .into();
+    }
+    // Identities travel as path segments: one that no identity could be (control characters such
+    // as %00, or longer than any identity may be) is refused here, for every route alike, rather
+    // than looked up and reported as not found.
+    if let Some(e) = segments
+        .iter()
+        .filter(|s| !s.is_empty())
+        .find_map(|s| validate_identity(s).err())
+    {
+        return error(400, format!("invalid path segment: {e}")).into();
+    }
     match listener {
         ListenerKind::Signalling => signalling::handle(shard, &request, &segments).await.into(),
         ListenerKind::Provisioning => prov::handle(shard, &request, &segments).await,

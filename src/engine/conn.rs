@@ -76,17 +76,25 @@ pub(super) async fn serve(shard: &Rc<Shard>, mut stream: TcpStream, kind: Listen
                 return;
             }
             outbuf.clear();
+            // The keep-alive idle time counts from the last answer, not from the last bytes read
+            // (a long answer must not leave the connection already past its idle deadline).
+            idle_since = Instant::now();
         }
         if close {
             let _ = stream.flush().await;
             return;
         }
-        if inbuf.is_empty() {
+        // A request is in progress while bytes of it wait in the buffer, and also while the parser
+        // holds its head and awaits the body: chunked framing is consumed as it arrives, so the
+        // buffer can be empty between chunks, and a slow client must not be able to hold the
+        // connection by dribbling chunks.
+        let in_progress = !inbuf.is_empty() || parser.awaiting_body();
+        if !in_progress {
             partial_since = None;
         } else if partial_since.is_none() {
             partial_since = Some(Instant::now());
         }
-        if shard.shutting_down() && inbuf.is_empty() {
+        if shard.shutting_down() && !in_progress {
             return;
         }
 

@@ -11,7 +11,7 @@ pub mod route;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -233,9 +233,10 @@ pub fn run(config: Config, store: StoreHandle) -> Result<(), String> {
     );
     let cfg = Arc::clone(&config);
     let sd = Arc::clone(&shutdown);
+    let busy = Arc::new(AtomicUsize::new(nr_shards));
     let handles = LocalExecutorPoolBuilder::new(placement)
         .name("hearth-shard")
-        .on_all_shards(move || shard_main(cfg, store, mesh, sd))
+        .on_all_shards(move || shard_main(cfg, store, mesh, sd, BusyShard(busy)))
         .map_err(|e| format!("cannot start shards: {e}"))?;
     let mut failures = Vec::new();
     for result in handles.join_all() {
@@ -288,11 +289,22 @@ fn allowed_cpus() -> Option<Vec<usize>> {
     }
 }
 
+/// One count in the number of shards that may still have requests in flight; given back when the
+/// shard's own connections are done, or when it stops for any other reason (dropped).
+struct BusyShard(Arc<AtomicUsize>);
+
+impl Drop for BusyShard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 async fn shard_main(
     config: Arc<Config>,
     store: StoreHandle,
     mesh: MeshBuilder<ShardMessage, glommio::channels::channel_mesh::Full>,
     shutdown: Arc<AtomicBool>,
+    busy: BusyShard,
 ) -> Result<(), String> {
     let (senders, mut receivers) = mesh
         .join()
@@ -356,9 +368,14 @@ async fn shard_main(
     while shard.open_connections.get() > 0 && Instant::now() < deadline {
         glommio::timer::sleep(Duration::from_millis(20)).await;
     }
-    // Other shards may still forward to us while they drain; keep serving them a little longer so
-    // their in-flight requests complete.
-    glommio::timer::sleep(Duration::from_millis(100)).await;
+    // Requests still in flight on other shards may need this one (a key it owns, or its cache
+    // to invalidate after a write): keep serving them until every shard is done, within the same
+    // deadline. A shard that stopped early would leave them waiting on a channel nobody reads.
+    let all_busy = Arc::clone(&busy.0);
+    drop(busy);
+    while all_busy.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
+        glommio::timer::sleep(Duration::from_millis(20)).await;
+    }
     tracing::debug!(shard = shard.id, "stopped");
     Ok(())
 }
