@@ -112,8 +112,16 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     }
     config.validate()?;
 
-    let embedded = store::EmbeddedStore::open(&config.data_dir)
-        .map_err(|e| format!("cannot open store in {}: {e}", config.data_dir.display()))?;
+    let embedded = store::EmbeddedStore::open(&config.data_dir).map_err(|e| {
+        if e.to_string().contains("Locked") {
+            format!(
+                "data directory {} is in use by another hearth process",
+                config.data_dir.display()
+            )
+        } else {
+            format!("cannot open store in {}: {e}", config.data_dir.display())
+        }
+    })?;
     let store = store::StoreHandle::start(Arc::new(embedded), 2);
     let result = engine::run(config, store.clone());
     // Every shard has stopped: flush what the store holds before exiting.

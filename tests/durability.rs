@@ -815,7 +815,7 @@ fn a_second_server_on_the_same_data_directory_refuses_to_start() {
     assert!(!status.success(), "second server exited with {status}");
     let dir_text = s.data_dir.display().to_string();
     assert!(
-        stderr.contains(&dir_text) && stderr.to_lowercase().contains("lock"),
+        stderr.contains(&dir_text) && stderr.contains("in use by another hearth process"),
         "unclear error: {stderr:?}"
     );
 

@@ -28,7 +28,11 @@ pub async fn handle(shard: &Rc<Shard>, req: &Request, segs: &[&str]) -> Reply {
         [rest @ .., ""] => rest,
         s => s,
     };
-    let m = &req.method;
+    // HEAD is answered as GET; the encoder sends the headers only.
+    let m = match &req.method {
+        Method::Head => &Method::Get,
+        other => other,
+    };
     let response = match segs {
         ["ping"] => match m {
             Method::Get | Method::Head => Response::text(200, "OK"),

@@ -312,10 +312,15 @@ async fn shard_main(
         .map_err(|_| "cannot join the shard mesh".to_string())?;
     let id = senders.peer_id();
     let nr_shards = senders.nr_consumers();
-    let signalling = TcpListener::bind(config.signalling_addr)
-        .map_err(|e| format!("shard {id}: bind {}: {e}", config.signalling_addr))?;
-    let provisioning = TcpListener::bind(config.provisioning_addr)
-        .map_err(|e| format!("shard {id}: bind {}: {e}", config.provisioning_addr))?;
+    // A shard that cannot listen stops the whole process: half a server is worse than none.
+    let bind = |addr| {
+        TcpListener::bind(addr).map_err(|e| {
+            shutdown.store(true, Ordering::Relaxed);
+            format!("shard {id}: cannot listen on {addr}: {e}")
+        })
+    };
+    let signalling = bind(config.signalling_addr)?;
+    let provisioning = bind(config.provisioning_addr)?;
 
     let shard = Rc::new(Shard {
         id,
