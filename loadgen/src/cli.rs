@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::population::KeyDist;
+use crate::runner::IoMode;
 
 /// Load generator for Hearth and any Homestead-compatible server: open-loop (coordinated omission
 /// corrected) or closed-loop HTTP/1.1 load, HdrHistogram percentiles, IMS flows over a subscriber
@@ -120,6 +121,14 @@ pub struct LoadOpts {
     /// Pin each thread to its own CPU (glommio MaxSpread placement).
     #[arg(long)]
     pub pin: bool,
+    /// How long an idle thread keeps polling for I/O before it sleeps (glommio spin-before-park):
+    /// lower wake-up latency for the price of CPU time. 0 sleeps at once.
+    #[arg(long, value_parser = parse_duration, default_value = "0")]
+    pub spin: Duration,
+    /// Socket back end: `epoll` (one edge-triggered epoll set per thread, on the glommio
+    /// executor) or `uring` (glommio's own io_uring sockets and timers).
+    #[arg(long, value_enum, default_value_t = IoMode::Epoll)]
+    pub io: IoMode,
     /// Extra request header, `Name: value` (repeatable).
     #[arg(short = 'H', long = "header")]
     pub headers: Vec<String>,

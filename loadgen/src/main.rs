@@ -1,6 +1,7 @@
 //! hearth-loadgen: open-loop and closed-loop load for Hearth and Homestead-compatible servers.
 
 mod cli;
+mod epoll;
 mod http;
 mod plot;
 mod population;
@@ -302,6 +303,8 @@ fn run_load(
         interval: o.interval,
         seed: o.seed,
         pin: o.pin,
+        spin: o.spin,
+        io: o.io,
     };
     let bar = if o.quiet {
         ProgressBar::hidden()

@@ -31,6 +31,7 @@ use hdrhistogram::Histogram;
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 
+use crate::epoll::{EpollStream, Reactor, ReadOutcome};
 use crate::http::{BodySpan, RequestWriter, Response, Target, dechunk, parse_response};
 use crate::scenario::{Flow, FlowCtx, Outcome, Scenario};
 use crate::stats::{Stats, new_histogram};
@@ -70,6 +71,20 @@ pub struct Plan {
     pub seed: u64,
     /// Pin threads to CPUs.
     pub pin: bool,
+    /// How long an idle executor polls for I/O before it sleeps (zero: sleep at once).
+    pub spin: Duration,
+    /// Socket back end.
+    pub io: IoMode,
+}
+
+/// Socket back end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IoMode {
+    /// One edge-triggered epoll set per thread, driven by a reactor task on the glommio executor.
+    Epoll,
+    /// glommio's own sockets and timers (io_uring one-shot polls).
+    Uring,
 }
 
 impl Plan {
@@ -167,8 +182,11 @@ pub fn run(plan: Plan, observer: &mut dyn Observer) -> Result<RunOutput, String>
     let gen_plan = plan.clone();
     let gen_go = go.clone();
     let gen_tx = tx.clone();
-    let handles = LocalExecutorPoolBuilder::new(placement)
-        .name("hearth-loadgen")
+    let mut builder = LocalExecutorPoolBuilder::new(placement).name("hearth-loadgen");
+    if !plan.spin.is_zero() {
+        builder = builder.spin_before_park(plan.spin);
+    }
+    let handles = builder
         .on_all_shards(move || async move {
             let shard = counter.fetch_add(1, Ordering::Relaxed);
             shard_main(gen_plan, shard, gen_tx, gen_go, budget).await;
@@ -341,6 +359,7 @@ fn coordinate(
 /// State shared by the tasks of one thread.
 struct Shared {
     plan: Arc<Plan>,
+    reactor: Option<Rc<Reactor>>,
     clock: Clock,
     budget: Arc<AtomicU64>,
     state: RefCell<ShardState>,
@@ -375,19 +394,52 @@ impl ShardState {
     }
 }
 
-async fn connect(plan: &Plan) -> io::Result<TcpStream> {
+/// A connection of either back end.
+enum Sock {
+    Uring(TcpStream),
+    Epoll(EpollStream),
+}
+
+impl Sock {
+    async fn read_until(&mut self, buf: &mut [u8], until: Instant) -> ReadOutcome {
+        match self {
+            Sock::Uring(s) => uring_read_until(s, buf, until).await,
+            Sock::Epoll(s) => s.read_until(buf, until).await,
+        }
+    }
+
+    async fn write_all(&mut self, buf: &[u8], deadline: Instant) -> io::Result<()> {
+        match self {
+            Sock::Uring(s) => s.write_all(buf).await,
+            Sock::Epoll(s) => s.write_all(buf, deadline).await,
+        }
+    }
+}
+
+async fn connect(plan: &Plan, reactor: Option<&Rc<Reactor>>) -> io::Result<Sock> {
+    if let Some(r) = reactor {
+        return EpollStream::connect(r, plan.target.addr, plan.connect_timeout)
+            .await
+            .map(Sock::Epoll);
+    }
     let stream = TcpStream::connect_timeout(plan.target.addr, plan.connect_timeout)
         .await
         .map_err(io::Error::from)?;
     let _ = stream.set_nodelay(true);
     let _ = stream.set_write_timeout(Some(plan.timeout));
-    Ok(stream)
+    Ok(Sock::Uring(stream))
 }
 
-async fn sleep_until(when: Instant) {
-    let now = Instant::now();
-    if when > now {
-        Timer::new(when - now).await;
+/// Sleeps until `when`, on the reactor's timer slot `slot` or on a glommio timer.
+async fn sleep_until(reactor: Option<&Rc<Reactor>>, slot: usize, when: Instant) {
+    match reactor {
+        Some(r) => r.sleep_until(slot, when).await,
+        None => {
+            let now = Instant::now();
+            if when > now {
+                Timer::new(when - now).await;
+            }
+        }
     }
 }
 
@@ -400,11 +452,25 @@ async fn shard_main(
 ) {
     let threads = plan.threads.max(1);
     let conns: Vec<usize> = (shard..plan.connections).step_by(threads).collect();
+    let reactor = match plan.io {
+        IoMode::Epoll => match Reactor::new() {
+            Ok(r) => Some(r),
+            Err(e) => {
+                eprintln!("hearth-loadgen: cannot create an epoll reactor: {e}");
+                return;
+            }
+        },
+        IoMode::Uring => None,
+    };
+    let reactor_task = reactor.clone().map(|r| glommio::spawn_local(r.run()));
     // Open the connections concurrently before the start.
     let mut tasks = Vec::with_capacity(conns.len());
     for _ in &conns {
         let p = plan.clone();
-        tasks.push(glommio::spawn_local(async move { connect(&p).await }));
+        let r = reactor.clone();
+        tasks.push(glommio::spawn_local(async move {
+            connect(&p, r.as_ref()).await
+        }));
     }
     let mut streams = Vec::with_capacity(conns.len());
     let mut initial_failures = 0;
@@ -436,6 +502,7 @@ async fn shard_main(
     stats.errors.connect += initial_failures;
     let shared = Rc::new(Shared {
         plan: plan.clone(),
+        reactor: reactor.clone(),
         clock,
         budget,
         state: RefCell::new(ShardState {
@@ -451,10 +518,12 @@ async fn shard_main(
         let shared = shared.clone();
         let done = done.clone();
         let tx = tx.clone();
+        let slot = reactor.as_ref().map_or(0, |r| r.slot());
         glommio::spawn_local(async move {
             loop {
                 let index = shared.state.borrow().next_index;
-                sleep_until(tm + shared.plan.interval * (index as u32 + 1)).await;
+                let at = tm + shared.plan.interval * (index as u32 + 1);
+                sleep_until(shared.reactor.as_ref(), slot, at).await;
                 if done.get() {
                     break;
                 }
@@ -465,7 +534,8 @@ async fn shard_main(
     }
 
     // Nothing is sent before the common start.
-    sleep_until(t0).await;
+    let start_slot = reactor.as_ref().map_or(0, |r| r.slot());
+    sleep_until(reactor.as_ref(), start_slot, t0).await;
     let mut handles = Vec::with_capacity(conns.len());
     for (g, stream) in conns.into_iter().zip(streams) {
         let conn = Conn::new(shared.clone(), g, stream);
@@ -486,6 +556,10 @@ async fn shard_main(
         stats: final_stats,
         finished,
     });
+    if let (Some(r), Some(t)) = (reactor, reactor_task) {
+        r.stop();
+        t.await;
+    }
 }
 
 /// One request sent (or about to be) and not yet answered.
@@ -505,16 +579,9 @@ enum ErrorKind {
     Parse,
 }
 
-enum ReadOutcome {
-    Data(usize),
-    Eof,
-    Elapsed,
-    Error,
-}
-
 /// Reads what is available, giving up at `until`. The timer is only created when the read has to
 /// wait, so an answer already there costs no timer.
-async fn read_until(stream: &mut TcpStream, buf: &mut [u8], until: Instant) -> ReadOutcome {
+async fn uring_read_until(stream: &mut TcpStream, buf: &mut [u8], until: Instant) -> ReadOutcome {
     let mut timer: Option<Timer> = None;
     futures_lite::future::poll_fn(|cx| {
         match Pin::new(&mut *stream).poll_read(cx, buf) {
@@ -541,7 +608,9 @@ struct Conn {
     shared: Rc<Shared>,
     /// Global connection number.
     g: usize,
-    stream: Option<TcpStream>,
+    /// The reactor slot of this connection's timers (epoll back end).
+    timer: usize,
+    stream: Option<Sock>,
     rbuf: Vec<u8>,
     rstart: usize,
     rend: usize,
@@ -636,7 +705,7 @@ impl Lanes {
 }
 
 impl Conn {
-    fn new(shared: Rc<Shared>, g: usize, stream: Option<TcpStream>) -> Conn {
+    fn new(shared: Rc<Shared>, g: usize, stream: Option<Sock>) -> Conn {
         let plan = &shared.plan;
         let depth = plan.depth.max(1);
         let mut lanes = Lanes {
@@ -653,9 +722,11 @@ impl Conn {
         for lane in 0..depth {
             lanes.restart(&*plan.scenario, lane);
         }
+        let timer = shared.reactor.as_ref().map_or(0, |r| r.slot());
         Conn {
             shared,
             g,
+            timer,
             stream,
             rbuf: vec![0; 16 << 10],
             rstart: 0,
@@ -756,7 +827,7 @@ impl Conn {
             }
             if intended > now {
                 if self.lanes.inflight.is_empty() && self.wbuf.is_empty() {
-                    sleep_until(intended).await;
+                    sleep_until(shared.reactor.as_ref(), self.timer, intended).await;
                     continue;
                 }
                 return Some(intended);
@@ -856,13 +927,14 @@ impl Conn {
                 break;
             }
             if self.stream.is_none() {
-                match connect(plan).await {
+                match connect(plan, shared.reactor.as_ref()).await {
                     Ok(s) => self.stream = Some(s),
                     Err(_) => {
                         if Instant::now() >= shared.clock.tm {
                             shared.state.borrow_mut().stats.errors.connect += 1;
                         }
-                        Timer::new(backoff).await;
+                        let at = Instant::now() + backoff;
+                        sleep_until(shared.reactor.as_ref(), self.timer, at).await;
                         continue;
                     }
                 }
@@ -877,7 +949,7 @@ impl Conn {
                 let Some(stream) = self.stream.as_mut() else {
                     continue;
                 };
-                match stream.write_all(&self.wbuf).await {
+                match stream.write_all(&self.wbuf, sent + plan.timeout).await {
                     Ok(()) => {
                         if sent >= shared.clock.tm {
                             shared.state.borrow_mut().stats.bytes_written += self.wbuf.len() as u64;
@@ -917,7 +989,7 @@ impl Conn {
             let Some(stream) = self.stream.as_mut() else {
                 continue;
             };
-            match read_until(stream, &mut self.rbuf[self.rend..], until).await {
+            match stream.read_until(&mut self.rbuf[self.rend..], until).await {
                 ReadOutcome::Data(n) => {
                     self.rend += n;
                     if Instant::now() >= shared.clock.tm {

@@ -203,49 +203,18 @@ fn stalling_server() -> Fake {
     }))
 }
 
-/// Open loop at 100 req/s on one connection for 6 s through a 1 s stall: the latencies of the
-/// requests scheduled during the stall run from their scheduled times (1000, 990, ..., 10 ms), so
-/// p90 and p99 reflect the stall; the same load measured closed-loop hides it (only one request
-/// sees 1 s).
-#[test]
-fn open_loop_corrects_coordinated_omission() {
-    let dir = temp_dir("openloop");
-    let open_srv = stalling_server();
-    let closed_srv = stalling_server();
-    let open_json = dir.join("open.json");
-    let closed_json = dir.join("closed.json");
-    let common = [
-        "-t", "1", "-c", "1", "-R", "100", "-d", "6s", "--warmup", "0", "-q",
-    ];
-    // Both runs at once (each is mostly idle): the test takes ~6 s, not 12.
-    let (open, closed) = thread::scope(|s| {
-        let o = s.spawn(|| {
-            let url = open_srv.url("/");
-            let mut args = vec!["url", url.as_str()];
-            args.extend(common);
-            args.extend(["--json", open_json.to_str().unwrap()]);
-            run_json(&args, &open_json)
-        });
-        let c = s.spawn(|| {
-            let url = closed_srv.url("/");
-            let mut args = vec!["url", url.as_str()];
-            args.extend(common);
-            args.extend(["--closed", "--json", closed_json.to_str().unwrap()]);
-            run_json(&args, &closed_json)
-        });
-        (o.join().unwrap(), c.join().unwrap())
-    });
-
+/// Checks an open-loop run through the stall against the schedule and what the server saw.
+fn check_open_loop(open: &Value, srv: &Fake, io: &str) {
     // Every slot of the schedule was sent and answered: 6 s × 100/s, none skipped.
     assert_eq!(open["mode"], "open");
     assert_eq!(open["latency_from"], "intended");
-    assert_eq!(f(&open, &["responses"]), 600.0, "{open}");
-    assert_eq!(f(&open, &["errors", "total"]), 0.0);
-    assert_eq!(open_srv.count.load(Ordering::SeqCst), 600);
+    assert_eq!(f(open, &["responses"]), 600.0, "{io}: {open}");
+    assert_eq!(f(open, &["errors", "total"]), 0.0);
+    assert_eq!(srv.count.load(Ordering::SeqCst), 600);
 
     // Expected open-loop latencies from the schedule: request k is due at T0 + 10k ms; the server
     // saw when each answer left. T0 is estimated from the requests that were not held back.
-    let log = open_srv.log.lock().unwrap().clone();
+    let log = srv.log.lock().unwrap().clone();
     assert_eq!(log.len(), 600);
     let slot = Duration::from_millis(10);
     let t0 = log
@@ -262,39 +231,87 @@ fn open_loop_corrects_coordinated_omission() {
     expected.sort_by(|a, b| a.partial_cmp(b).unwrap());
     // The stall is where it was designed: ~100 requests held back, the worst by ~1 s.
     let held = expected.iter().filter(|&&l| l >= 5.0).count();
-    assert!((95..=130).contains(&held), "held back: {held}");
+    assert!((95..=130).contains(&held), "{io}: held back: {held}");
     let (exp_p90, exp_p99) = (quantile(&expected, 0.90), quantile(&expected, 0.99));
     // Pure schedule: the held-back latencies are 1000 - 10j ms (j = 0..99) plus catch-up time.
-    assert!((395.0..=440.0).contains(&exp_p90), "expected p90 {exp_p90}");
-    assert!((935.0..=975.0).contains(&exp_p99), "expected p99 {exp_p99}");
+    assert!(
+        (395.0..=440.0).contains(&exp_p90),
+        "{io}: expected p90 {exp_p90}"
+    );
+    assert!(
+        (935.0..=975.0).contains(&exp_p99),
+        "{io}: expected p99 {exp_p99}"
+    );
     let (p90, p99) = (
-        f(&open, &["latency_ms", "p90"]),
-        f(&open, &["latency_ms", "p99"]),
+        f(open, &["latency_ms", "p90"]),
+        f(open, &["latency_ms", "p99"]),
     );
     eprintln!(
-        "open loop: held back {held}; p90 {p90} (expected {exp_p90:.3}), p99 {p99} (expected {exp_p99:.3})"
+        "open loop ({io}): held back {held}; p90 {p90} (expected {exp_p90:.3}), \
+         p99 {p99} (expected {exp_p99:.3})"
     );
     let close = |got: f64, want: f64| (got - want).abs() <= (want * 0.01).max(3.0);
     assert!(
         close(p90, exp_p90),
-        "open-loop p90 {p90} ms, expected {exp_p90} ms: {open}"
+        "{io}: open-loop p90 {p90} ms, expected {exp_p90} ms: {open}"
     );
     assert!(
         close(p99, exp_p99),
-        "open-loop p99 {p99} ms, expected {exp_p99} ms"
+        "{io}: open-loop p99 {p99} ms, expected {exp_p99} ms"
     );
-    let max = f(&open, &["latency_ms", "max"]);
-    assert!((995.0..1100.0).contains(&max), "open-loop max {max}");
+    let max = f(open, &["latency_ms", "max"]);
+    assert!((995.0..1100.0).contains(&max), "{io}: open-loop max {max}");
     // The same run measured from the actual send time shows only one slow request.
-    let unc_p99 = f(&open, &["latency_uncorrected_ms", "p99"]);
-    assert!(unc_p99 < 50.0, "uncorrected p99 {unc_p99}");
+    let unc_p99 = f(open, &["latency_uncorrected_ms", "p99"]);
+    assert!(unc_p99 < 50.0, "{io}: uncorrected p99 {unc_p99}");
+}
+
+/// Open loop at 100 req/s on one connection for 6 s through a 1 s stall: the latencies of the
+/// requests scheduled during the stall run from their scheduled times (1000, 990, ..., 10 ms), so
+/// p90 and p99 reflect the stall; the same load measured closed-loop hides it (only one request
+/// sees 1 s). Open loop is checked with both socket back ends.
+#[test]
+fn open_loop_corrects_coordinated_omission() {
+    let dir = temp_dir("openloop");
+    let servers: Vec<Fake> = (0..3).map(|_| stalling_server()).collect();
+    let runs: [(&str, &[&str]); 3] = [
+        ("open-epoll", &["--io", "epoll"]),
+        ("open-uring", &["--io", "uring"]),
+        ("closed", &["--closed"]),
+    ];
+    let common = [
+        "-t", "1", "-c", "1", "-R", "100", "-d", "6s", "--warmup", "0", "-q",
+    ];
+    // All runs at once (each is mostly idle): the test takes ~6 s, not 18.
+    let results: Vec<Value> = thread::scope(|s| {
+        let handles: Vec<_> = runs
+            .iter()
+            .zip(&servers)
+            .map(|((name, extra), srv)| {
+                let json = dir.join(format!("{name}.json"));
+                let common = &common;
+                s.spawn(move || {
+                    let url = srv.url("/");
+                    let mut args = vec!["url", url.as_str()];
+                    args.extend(common.iter());
+                    args.extend(extra.iter());
+                    args.extend(["--json", json.to_str().unwrap()]);
+                    run_json(&args, &json)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    check_open_loop(&results[0], &servers[0], "epoll");
+    check_open_loop(&results[1], &servers[1], "uring");
 
     // Closed-loop measurement of the same load: p99 is far below the stall, max is the stall.
+    let closed = &results[2];
     assert_eq!(closed["mode"], "closed");
     assert_eq!(closed["latency_from"], "sent");
-    assert_eq!(f(&closed, &["responses"]), 600.0);
-    let c_p99 = f(&closed, &["latency_ms", "p99"]);
-    let c_max = f(&closed, &["latency_ms", "max"]);
+    assert_eq!(f(closed, &["responses"]), 600.0);
+    let c_p99 = f(closed, &["latency_ms", "p99"]);
+    let c_max = f(closed, &["latency_ms", "max"]);
     assert!(
         c_p99 < 50.0,
         "closed-loop p99 {c_p99} should not show the stall"
@@ -321,15 +338,20 @@ fn url_scenario_counts_answers_errors_and_writes_outputs() {
     }));
     let p = |n: &str| dir.join(n).to_str().unwrap().to_string();
 
-    // 2000 requests exactly, 4 connections × depth 4, half of them chunked.
-    for path in ["/ok", "/chunked"] {
+    // 1000 requests exactly, 4 connections × depth 4, plain and chunked, both socket back ends.
+    for (path, io) in [
+        ("/ok", "epoll"),
+        ("/chunked", "epoll"),
+        ("/ok", "uring"),
+        ("/chunked", "uring"),
+    ] {
         let before = srv.count.load(Ordering::SeqCst);
         let (json, hgrm, hlog, svg) = (p("a.json"), p("a.hgrm"), p("a.hlog"), p("a.svg"));
         let url = srv.url(path);
         let v = run_json(
             &[
                 "url", &url, "-t", "2", "-c", "4", "-p", "4", "-n", "1000", "--warmup", "0", "-q",
-                "--json", &json, "--hgrm", &hgrm, "--hlog", &hlog, "--plot", &svg,
+                "--io", io, "--json", &json, "--hgrm", &hgrm, "--hlog", &hlog, "--plot", &svg,
             ],
             Path::new(&json),
         );
