@@ -121,8 +121,8 @@ pub struct LoadOpts {
     /// Pin each thread to its own CPU (glommio MaxSpread placement).
     #[arg(long)]
     pub pin: bool,
-    /// How long an idle thread keeps polling for I/O before it sleeps (glommio spin-before-park):
-    /// lower wake-up latency for the price of CPU time. 0 sleeps at once.
+    /// With `--io uring`: how long an idle thread keeps polling for I/O before it sleeps (glommio
+    /// spin-before-park), lower wake-up latency for the price of CPU time. 0 sleeps at once.
     #[arg(long, value_parser = parse_duration, default_value = "0")]
     pub spin: Duration,
     /// Socket back end: `epoll` (one edge-triggered epoll set per thread, on the glommio

@@ -362,6 +362,7 @@ fn run_load(
         elapsed: out.elapsed(),
         started: live.started_wall,
         flows: flows_report,
+        io: o.io,
     };
     let stats = &out.stats;
     let summary = report::summary(&info, stats);

@@ -71,6 +71,7 @@ pub fn plot_svg(out: &Path, title: &str, series: &[Series]) -> Result<(), String
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 22))
         .margin(15)
+        .margin_right(50)
         .x_label_area_size(45)
         .y_label_area_size(70)
         .build_cartesian_2d(0.0..x_max, 0.0..y_max)

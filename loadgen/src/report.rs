@@ -42,6 +42,8 @@ pub struct RunInfo {
     pub started: SystemTime,
     /// Whether the scenario has multi-step flows (report flows/s).
     pub flows: bool,
+    /// Socket back end.
+    pub io: crate::runner::IoMode,
 }
 
 impl RunInfo {
@@ -211,6 +213,7 @@ pub fn json(info: &RunInfo, stats: &Stats) -> Value {
         "threads": info.threads,
         "connections": info.connections,
         "depth": info.depth,
+        "io": info.io,
         "rate_asked": info.rate,
         "warmup_s": info.warmup.as_secs_f64(),
         "duration_s": info.duration.map(|d| d.as_secs_f64()),

@@ -312,6 +312,7 @@ fn open_loop_corrects_coordinated_omission() {
     assert_eq!(f(closed, &["responses"]), 600.0);
     let c_p99 = f(closed, &["latency_ms", "p99"]);
     let c_max = f(closed, &["latency_ms", "max"]);
+    eprintln!("closed loop: p99 {c_p99}, max {c_max}");
     assert!(
         c_p99 < 50.0,
         "closed-loop p99 {c_p99} should not show the stall"
