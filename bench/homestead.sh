@@ -22,6 +22,7 @@ need_pkg nginx nginx
 build_release
 
 WORK=$(mktemp -d)
+chmod 755 "$WORK" # nginx workers run as an unprivileged user and must read body.json
 NGINX_PID=
 cleanup() {
   stop_hearth
@@ -60,7 +61,8 @@ http {
   keepalive_requests 10000000;
   server {
     listen 127.0.0.1:$NGX;
-    location / { default_type application/json; alias $WORK/body.json; }
+    root $WORK;
+    location / { default_type application/json; try_files /body.json =404; }
   }
 }
 NGINX
