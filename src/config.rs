@@ -3,10 +3,13 @@
 //! Names follow what operators know: Clearwater's shared_config names (`home_domain`, `scscf_uri`,
 //! `hss_reregistration_time`, `reg_max_expires`, ...) for the Homestead side.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use hearth_core::crypto::ephemeral::{MAX_SECRET_LEN, ShaVariant, UsernameFormat};
+use hearth_core::token::UserClaim;
 use serde::Deserialize;
 
 /// The whole configuration of one `hearth serve` process.
@@ -34,6 +37,9 @@ pub struct Config {
     pub http: HttpConfig,
     /// AKA settings.
     pub aka: AkaConfig,
+    /// The ephemeral SIP credential service (`[credential]`); its listener runs only when the
+    /// section is present (or `--credential-addr` is given).
+    pub credential: Option<CredentialConfig>,
 }
 
 /// Limits and timeouts applied to every HTTP listener.
@@ -66,6 +72,195 @@ pub struct AkaConfig {
     pub ind_bits: u8,
 }
 
+/// The ephemeral SIP credential service: bearer token in, Kamailio `auth_ephemeral` credentials
+/// out (see docs/credential.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CredentialConfig {
+    /// Listener of `GET|POST /credential`.
+    pub addr: SocketAddr,
+    /// Lifetime of issued credentials, in seconds.
+    pub ttl_secs: u64,
+    /// Secrets shared with the SIP server: the first signs, all are published for the server
+    /// (rotation).
+    pub secrets: Vec<String>,
+    /// HMAC hash, as the module's `sha_algorithm`.
+    pub sha: ShaName,
+    /// Username layout, as the module's `username_format`.
+    pub username_format: FormatName,
+    /// SIP server URIs returned with each credential.
+    pub uris: Vec<String>,
+    /// HS256 secret(s) for bearer JWTs: one string or a list (all accepted, for rotation).
+    pub hs256_secret: OneOrMany,
+    /// JWKS file with the public keys for RS256/ES256 bearer JWTs; re-read when it changes.
+    pub jwks_file: Option<PathBuf>,
+    /// Required `iss` of bearer JWTs.
+    pub issuer: Option<String>,
+    /// Audience that the `aud` of bearer JWTs must contain.
+    pub audience: Option<String>,
+    /// Claim naming the user: `sub` or `email`.
+    pub user_claim: ClaimName,
+    /// Allowed clock skew for `exp`, `nbf` and `iat`, in seconds.
+    pub leeway_secs: u64,
+    /// Static bearer tokens for labs: token = user.
+    pub static_tokens: BTreeMap<String, String>,
+    /// Credentials one subject may get per minute (0: no limit).
+    pub rate_limit_per_minute: u32,
+    /// Credentials one subject may get at once before the per-minute rate applies.
+    pub rate_limit_burst: u32,
+}
+
+/// `sha` values.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ShaName {
+    /// HMAC-SHA-1 (`sha_algorithm` 0, the module's default).
+    #[default]
+    Sha1,
+    /// HMAC-SHA-256 (`sha_algorithm` 1).
+    Sha256,
+    /// HMAC-SHA-384 (`sha_algorithm` 2).
+    Sha384,
+    /// HMAC-SHA-512 (`sha_algorithm` 3).
+    Sha512,
+}
+
+impl From<ShaName> for ShaVariant {
+    fn from(n: ShaName) -> Self {
+        match n {
+            ShaName::Sha1 => ShaVariant::Sha1,
+            ShaName::Sha256 => ShaVariant::Sha256,
+            ShaName::Sha384 => ShaVariant::Sha384,
+            ShaName::Sha512 => ShaVariant::Sha512,
+        }
+    }
+}
+
+/// `username_format` values.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum FormatName {
+    /// `<expiry>:<user>` (`username_format` 1, the module's default).
+    #[default]
+    ExpiryFirst,
+    /// `<user>:<expiry>` (`username_format` 0, deprecated).
+    UserFirst,
+}
+
+impl From<FormatName> for UsernameFormat {
+    fn from(n: FormatName) -> Self {
+        match n {
+            FormatName::ExpiryFirst => UsernameFormat::ExpiryFirst,
+            FormatName::UserFirst => UsernameFormat::UserFirst,
+        }
+    }
+}
+
+/// `user_claim` values.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ClaimName {
+    /// `sub`.
+    #[default]
+    Sub,
+    /// `email`.
+    Email,
+}
+
+impl From<ClaimName> for UserClaim {
+    fn from(n: ClaimName) -> Self {
+        match n {
+            ClaimName::Sub => UserClaim::Sub,
+            ClaimName::Email => UserClaim::Email,
+        }
+    }
+}
+
+/// A string or a list of strings.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    /// One value.
+    One(String),
+    /// Several values.
+    Many(Vec<String>),
+}
+
+impl Default for OneOrMany {
+    fn default() -> Self {
+        OneOrMany::Many(Vec::new())
+    }
+}
+
+impl OneOrMany {
+    /// The values, in order.
+    pub fn values(&self) -> Vec<String> {
+        match self {
+            OneOrMany::One(v) => vec![v.clone()],
+            OneOrMany::Many(v) => v.clone(),
+        }
+    }
+}
+
+impl Default for CredentialConfig {
+    fn default() -> Self {
+        CredentialConfig {
+            addr: ([127, 0, 0, 1], 8085).into(),
+            ttl_secs: 86_400,
+            secrets: Vec::new(),
+            sha: ShaName::default(),
+            username_format: FormatName::default(),
+            uris: Vec::new(),
+            hs256_secret: OneOrMany::default(),
+            jwks_file: None,
+            issuer: None,
+            audience: None,
+            user_claim: ClaimName::default(),
+            leeway_secs: 60,
+            static_tokens: BTreeMap::new(),
+            rate_limit_per_minute: 60,
+            rate_limit_burst: 10,
+        }
+    }
+}
+
+impl CredentialConfig {
+    /// Checks what would make the service misbehave (the token side is checked when the
+    /// validator is built).
+    pub fn validate(&self) -> Result<(), String> {
+        if self.secrets.is_empty() {
+            return Err("credential.secrets must hold at least one secret".into());
+        }
+        if let Some(s) = self
+            .secrets
+            .iter()
+            .find(|s| s.is_empty() || s.len() > MAX_SECRET_LEN)
+        {
+            return Err(format!(
+                "a credential secret of {} bytes (must be 1 to {MAX_SECRET_LEN})",
+                s.len()
+            ));
+        }
+        // Kamailio's config language quotes the secret: it must survive that.
+        if self
+            .secrets
+            .iter()
+            .any(|s| s.chars().any(|c| c.is_control() || c == '"' || c == '\\'))
+        {
+            return Err(
+                "credential secrets must not contain control characters, '\"' or '\\'".into(),
+            );
+        }
+        if !(1..=10 * 365 * 86_400).contains(&self.ttl_secs) {
+            return Err("credential.ttl_secs must be between 1 and 315360000".into());
+        }
+        if self.leeway_secs > 3600 {
+            return Err("credential.leeway_secs must be at most 3600".into());
+        }
+        Ok(())
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -79,6 +274,7 @@ impl Default for Config {
             reg_max_expires: 300,
             http: HttpConfig::default(),
             aka: AkaConfig::default(),
+            credential: None,
         }
     }
 }
@@ -147,6 +343,98 @@ impl Config {
         if !(1..=16).contains(&self.aka.ind_bits) {
             return Err("aka.ind_bits must be between 1 and 16".into());
         }
+        if let Some(c) = &self.credential {
+            c.validate()?;
+            if c.addr == self.signalling_addr || c.addr == self.provisioning_addr {
+                return Err("credential.addr must differ from the other listeners".into());
+            }
+        }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        toml::from_str::<Config>(text).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn credential_section_is_optional() {
+        assert!(parse("").unwrap().credential.is_none());
+    }
+
+    #[test]
+    fn credential_section_parses_every_key() {
+        let c = parse(
+            r#"
+[credential]
+addr = "127.0.0.1:9085"
+ttl_secs = 3600
+secrets = ["new", "old"]
+sha = "sha512"
+username_format = "user-first"
+uris = ["sip:sip.example.com"]
+hs256_secret = ["jwt-new", "jwt-old"]
+jwks_file = "/etc/hearth/jwks.json"
+issuer = "https://idp.example.com"
+audience = "hearth"
+user_claim = "email"
+leeway_secs = 30
+rate_limit_per_minute = 6
+rate_limit_burst = 2
+
+[credential.static_tokens]
+"lab-token" = "alice"
+"#,
+        )
+        .unwrap();
+        let c = c.credential.unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.addr, "127.0.0.1:9085".parse().unwrap());
+        assert_eq!(c.ttl_secs, 3600);
+        assert_eq!(c.secrets, vec!["new", "old"]);
+        assert_eq!(ShaVariant::from(c.sha), ShaVariant::Sha512);
+        assert_eq!(
+            UsernameFormat::from(c.username_format),
+            UsernameFormat::UserFirst
+        );
+        assert_eq!(c.hs256_secret.values(), vec!["jwt-new", "jwt-old"]);
+        assert_eq!(UserClaim::from(c.user_claim), UserClaim::Email);
+        assert_eq!(c.static_tokens["lab-token"], "alice");
+        assert_eq!((c.rate_limit_per_minute, c.rate_limit_burst), (6, 2));
+    }
+
+    #[test]
+    fn credential_defaults_and_single_hs256_secret() {
+        let c = parse("[credential]\nsecrets = [\"s\"]\nhs256_secret = \"one\"\n")
+            .unwrap()
+            .credential
+            .unwrap();
+        assert_eq!(c.addr, "127.0.0.1:8085".parse().unwrap());
+        assert_eq!(c.ttl_secs, 86_400);
+        assert_eq!(c.sha, ShaName::Sha1);
+        assert_eq!(c.username_format, FormatName::ExpiryFirst);
+        assert_eq!(c.user_claim, ClaimName::Sub);
+        assert_eq!(c.hs256_secret.values(), vec!["one"]);
+    }
+
+    #[test]
+    fn bad_credential_sections_are_refused() {
+        assert!(parse("[credential]\nsecret = \"typo\"\n").is_err());
+        assert!(parse("[credential]\nsha = \"md5\"\n").is_err());
+        assert!(parse("[credential]\nusername_format = \"expiry_first\"\n").is_err());
+        let check = |text: &str| parse(text).unwrap().validate();
+        assert!(check("[credential]\n").is_err(), "no secret");
+        assert!(check("[credential]\nsecrets = [\"\"]\n").is_err());
+        assert!(check("[credential]\nsecrets = [\"a\\\"b\"]\n").is_err());
+        assert!(check("[credential]\nsecrets = [\"s\"]\nttl_secs = 0\n").is_err());
+        assert!(
+            check("[credential]\nsecrets = [\"s\"]\naddr = \"127.0.0.1:8888\"\n").is_err(),
+            "same address as the signalling listener"
+        );
+        assert!(check("[credential]\nsecrets = [\"s\"]\n").is_ok());
     }
 }

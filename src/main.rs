@@ -37,6 +37,13 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
         args: Vec<String>,
     },
+    /// Print the Kamailio `modparam` lines for auth_ephemeral that match the `[credential]`
+    /// section of a config file (every secret, sha_algorithm, username_format).
+    CredentialSecrets {
+        /// TOML configuration file with a `[credential]` section.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
 }
 
 /// Options of `hearth serve`; each overrides the config file.
@@ -63,12 +70,26 @@ struct ServeArgs {
     /// S-CSCF URI answered by registration-status and location without an HSS.
     #[arg(long, value_name = "URI")]
     scscf_uri: Option<String>,
+    /// Ephemeral credential service listener [default: 127.0.0.1:8085]; the service runs when
+    /// the config file has a `[credential]` section.
+    #[arg(long, value_name = "ADDR")]
+    credential_addr: Option<std::net::SocketAddr>,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Tools { args } => ExitCode::from(tools::run(&args)),
+        Command::CredentialSecrets { config } => match credential_secrets(&config) {
+            Ok(lines) => {
+                print!("{lines}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("hearth: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Serve(args) => match serve(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -77,6 +98,15 @@ fn main() -> ExitCode {
             }
         },
     }
+}
+
+fn credential_secrets(path: &std::path::Path) -> Result<String, String> {
+    let config = Config::from_file(path)?;
+    let credential = config
+        .credential
+        .ok_or_else(|| format!("{} has no [credential] section", path.display()))?;
+    credential.validate()?;
+    Ok(api::credential::kamailio_params(&credential))
 }
 
 fn serve(args: ServeArgs) -> Result<(), String> {
@@ -110,7 +140,16 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     if let Some(v) = args.scscf_uri {
         config.scscf_uri = v;
     }
+    if let Some(v) = args.credential_addr {
+        config.credential.get_or_insert_with(Default::default).addr = v;
+    }
     config.validate()?;
+    let credential = config
+        .credential
+        .as_ref()
+        .map(api::credential::Service::from_config)
+        .transpose()?
+        .map(Arc::new);
 
     let embedded = store::EmbeddedStore::open(&config.data_dir).map_err(|e| {
         if e.to_string().contains("Locked") {
@@ -123,7 +162,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         }
     })?;
     let store = store::StoreHandle::start(Arc::new(embedded), 2);
-    let result = engine::run(config, store.clone());
+    let result = engine::run(config, store.clone(), credential);
     // Every shard has stopped: flush what the store holds before exiting.
     store.shutdown();
     result

@@ -11,5 +11,7 @@
 pub mod crypto;
 pub mod http;
 pub mod model;
+pub mod ratelimit;
 pub mod regdata;
+pub mod token;
 pub mod xml;

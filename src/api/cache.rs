@@ -11,6 +11,7 @@ use std::rc::Rc;
 
 use hearth_core::crypto::milenage::Milenage;
 use hearth_core::model::RegistrationRecord;
+use hearth_core::ratelimit::RateLimiter;
 
 use crate::store::PublicView;
 
@@ -106,15 +107,20 @@ pub struct ShardState {
     pub public: RefCell<ViewCache<PublicEntry>>,
     /// Serialises SQN block reservations on this shard (they await a store write).
     pub sqn_lock: glommio::sync::Semaphore,
+    /// Credential rate-limit buckets of the subjects this shard owns.
+    pub credential_rate: RefCell<RateLimiter>,
 }
 
 impl ShardState {
-    /// Empty caches.
-    pub fn new() -> Self {
+    /// Empty caches; `credential_rate` is the credential service's limiter (none: no limit).
+    pub fn new(credential_rate: Option<RateLimiter>) -> Self {
         ShardState {
             auth: RefCell::new(ViewCache::new(DEFAULT_CAPACITY)),
             public: RefCell::new(ViewCache::new(DEFAULT_CAPACITY)),
             sqn_lock: glommio::sync::Semaphore::new(1),
+            credential_rate: RefCell::new(
+                credential_rate.unwrap_or_else(|| RateLimiter::new(0, 0, 1)),
+            ),
         }
     }
 }

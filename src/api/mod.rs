@@ -1,10 +1,12 @@
-//! The HTTP APIs: Homestead's signalling API and Homestead-prov's provisioning API.
+//! The HTTP APIs: Homestead's signalling API, Homestead-prov's provisioning API and the ephemeral
+//! SIP credential service.
 //!
 //! Handlers parse the request, ask the core for decisions (crypto, XML, the reg-data machine) and the
 //! store for data, and build the answer. Identity-keyed signalling requests run on the shard that owns
 //! the key (see `engine::route`), which keeps that key's cache entries.
 
 mod cache;
+pub mod credential;
 mod prov;
 mod signalling;
 
@@ -63,6 +65,7 @@ pub async fn handle(shard: &Rc<Shard>, listener: ListenerKind, request: Request)
     match listener {
         ListenerKind::Signalling => signalling::handle(shard, &request, &segments).await.into(),
         ListenerKind::Provisioning => prov::handle(shard, &request, &segments).await,
+        ListenerKind::Credential => credential::handle(shard, &request).await.into(),
     }
 }
 

@@ -33,6 +33,8 @@ pub enum ListenerKind {
     Signalling,
     /// Provisioning API (Homestead-prov).
     Provisioning,
+    /// Ephemeral SIP credential service (`/credential`).
+    Credential,
 }
 
 /// What a handler answers: a whole response, or a head followed by a stream of body chunks
@@ -75,6 +77,14 @@ pub enum ShardMessage {
         /// Completed once the entries are gone.
         done: oneshot::Sender<()>,
     },
+    /// Take one credential from the rate-limit bucket of this subject (owned by the receiver);
+    /// answered with the milliseconds to wait when the bucket is empty.
+    RateCheck {
+        /// The subject.
+        key: String,
+        /// The verdict.
+        reply: oneshot::Sender<Result<(), u64>>,
+    },
 }
 
 /// Everything one shard owns. Lives on its executor thread only (`Rc`), never shared.
@@ -89,6 +99,8 @@ pub struct Shard {
     pub store: StoreHandle,
     /// Application state of this shard (cache partition and the like).
     pub state: ShardState,
+    /// The ephemeral credential service, when configured (shared by every shard).
+    pub credential: Option<Arc<crate::api::credential::Service>>,
     forward: Senders<ShardMessage>,
     date: RefCell<(u64, HttpDate)>,
     shutdown: Arc<AtomicBool>,
@@ -136,6 +148,33 @@ impl Shard {
             }
             _ => crate::api::handle(self, listener, request).await,
         }
+    }
+
+    /// Takes one token from `key`'s rate-limit bucket, on the shard that owns `key` (so the limit
+    /// holds across shards). `Err` carries the milliseconds until a token is back.
+    pub async fn rate_check(self: &Rc<Self>, key: &str) -> Result<(), u64> {
+        let owner = route::owner_shard(key.as_bytes(), self.nr_shards);
+        if owner == self.id {
+            return self.local_rate_check(key);
+        }
+        let (reply, verdict) = oneshot::channel();
+        let msg = ShardMessage::RateCheck {
+            key: key.to_owned(),
+            reply,
+        };
+        // An owner that is gone (shutting down) cannot keep count: let the request through
+        // rather than refuse a valid token.
+        if self.forward.send_to(owner, msg).await.is_err() {
+            return Ok(());
+        }
+        verdict.await.unwrap_or(Ok(()))
+    }
+
+    fn local_rate_check(&self, key: &str) -> Result<(), u64> {
+        self.state
+            .credential_rate
+            .borrow_mut()
+            .check(key, crate::api::credential::monotonic_ms())
     }
 
     /// Drops the cached views of every identity a store write changed, on the shards that own
@@ -208,7 +247,11 @@ pub fn unix_now() -> u64 {
 }
 
 /// Starts every shard and blocks until they have all stopped after SIGTERM/SIGINT.
-pub fn run(config: Config, store: StoreHandle) -> Result<(), String> {
+pub fn run(
+    config: Config,
+    store: StoreHandle,
+    credential: Option<Arc<crate::api::credential::Service>>,
+) -> Result<(), String> {
     let nr_shards = config.shard_count();
     let config = Arc::new(config);
     let shutdown = Arc::new(AtomicBool::new(false));
@@ -219,9 +262,19 @@ pub fn run(config: Config, store: StoreHandle) -> Result<(), String> {
 
     // Fail early, with a clear message, when a listener address cannot be bound at all; each shard
     // then binds its own socket with SO_REUSEPORT.
-    for addr in [config.signalling_addr, config.provisioning_addr] {
+    let credential_addr = credential
+        .as_ref()
+        .and_then(|_| config.credential.as_ref().map(|c| c.addr));
+    for addr in [config.signalling_addr, config.provisioning_addr]
+        .into_iter()
+        .chain(credential_addr)
+    {
         std::net::TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     }
+    // The JWKS file is watched from a plain thread: no shard ever blocks on file IO for it.
+    let reloader = credential
+        .as_ref()
+        .and_then(|svc| svc.spawn_reloader(Arc::clone(&shutdown)));
 
     let mesh = MeshBuilder::full(nr_shards, 1024);
     let placement = placement(nr_shards);
@@ -229,6 +282,7 @@ pub fn run(config: Config, store: StoreHandle) -> Result<(), String> {
         shards = nr_shards,
         signalling = %config.signalling_addr,
         provisioning = %config.provisioning_addr,
+        credential = ?credential_addr,
         "starting"
     );
     let cfg = Arc::clone(&config);
@@ -236,7 +290,7 @@ pub fn run(config: Config, store: StoreHandle) -> Result<(), String> {
     let busy = Arc::new(AtomicUsize::new(nr_shards));
     let handles = LocalExecutorPoolBuilder::new(placement)
         .name("hearth-shard")
-        .on_all_shards(move || shard_main(cfg, store, mesh, sd, BusyShard(busy)))
+        .on_all_shards(move || shard_main(cfg, store, credential, mesh, sd, BusyShard(busy)))
         .map_err(|e| format!("cannot start shards: {e}"))?;
     let mut failures = Vec::new();
     for result in handles.join_all() {
@@ -245,6 +299,11 @@ pub fn run(config: Config, store: StoreHandle) -> Result<(), String> {
             Ok(Err(e)) => failures.push(e),
             Err(e) => failures.push(format!("shard thread failed: {e}")),
         }
+    }
+    // Shards set the flag when one fails; make sure the reloader sees it either way.
+    shutdown.store(true, Ordering::Relaxed);
+    if let Some(handle) = reloader {
+        let _ = handle.join();
     }
     if failures.is_empty() {
         tracing::info!("all shards stopped");
@@ -302,6 +361,7 @@ impl Drop for BusyShard {
 async fn shard_main(
     config: Arc<Config>,
     store: StoreHandle,
+    credential: Option<Arc<crate::api::credential::Service>>,
     mesh: MeshBuilder<ShardMessage, glommio::channels::channel_mesh::Full>,
     shutdown: Arc<AtomicBool>,
     busy: BusyShard,
@@ -321,11 +381,16 @@ async fn shard_main(
     };
     let signalling = bind(config.signalling_addr)?;
     let provisioning = bind(config.provisioning_addr)?;
+    let credential_listener = match (&credential, &config.credential) {
+        (Some(_), Some(c)) => Some(bind(c.addr)?),
+        _ => None,
+    };
 
     let shard = Rc::new(Shard {
         id,
         nr_shards,
-        state: ShardState::new(),
+        state: ShardState::new(credential.as_ref().map(|svc| svc.rate_limiter())),
+        credential,
         config,
         store,
         forward: senders,
@@ -349,6 +414,9 @@ async fn shard_main(
                         shard.drop_cached(&impis, &impus);
                         let _ = done.send(());
                     }
+                    ShardMessage::RateCheck { key, reply } => {
+                        let _ = reply.send(shard.local_rate_check(&key));
+                    }
                 }
             }
         })
@@ -365,8 +433,18 @@ async fn shard_main(
         provisioning,
         ListenerKind::Provisioning,
     ));
+    let cred = credential_listener.map(|listener| {
+        glommio::spawn_local(accept_loop(
+            Rc::clone(&shard),
+            listener,
+            ListenerKind::Credential,
+        ))
+    });
     sig.await;
     prov.await;
+    if let Some(cred) = cred {
+        cred.await;
+    }
 
     // Drain: let open connections finish the requests they have, up to the drain timeout.
     let deadline = Instant::now() + Duration::from_secs(shard.config.http.drain_timeout_secs);
