@@ -44,7 +44,7 @@ digest_rps() { # SHARDS -> req/s
   "$LG" url "http://127.0.0.1:$SIG/impi/lg7%40example.com/av/digest?impu=sip%3Alg7%40example.com" \
     -t 1 -c 64 -d 10s -q --json "$WORK/url.json" >/dev/null
   stop_hearth
-  python3 -c "import json;d=json.load(open('$WORK/url.json'));print(d['rate_achieved'], d['latency_ms']['p99'])"
+  python3 -c "import json;d=json.load(open('$WORK/url.json'));print(round(d['rate_achieved']), d['latency_ms']['p99'])"
 }
 : > "$WORK/s1"; : > "$WORK/s2"
 for _ in $(seq "$ROUNDS"); do digest_rps 1 >> "$WORK/s1"; digest_rps 2 >> "$WORK/s2"; done
