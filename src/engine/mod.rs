@@ -128,8 +128,13 @@ impl Shard {
 
     /// Runs `request` on the shard that owns its key, or here if it has none or we own it.
     async fn dispatch(self: &Rc<Self>, listener: ListenerKind, request: Request) -> Reply {
-        let owner = crate::api::routing_key(listener, &request)
-            .map(|key| route::owner_shard(key.as_bytes(), self.nr_shards));
+        // With one shard every key is ours: skip decoding the key.
+        let owner = if self.nr_shards > 1 {
+            crate::api::routing_key(listener, &request)
+                .map(|key| route::owner_shard(key.as_bytes(), self.nr_shards))
+        } else {
+            None
+        };
         match owner {
             Some(owner) if owner != self.id => {
                 let (tx, rx) = oneshot::channel();
