@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod crypto;
+pub mod diameter;
 pub mod http;
 pub mod model;
 pub mod ratelimit;
