@@ -62,20 +62,17 @@ impl Target {
     }
 }
 
-/// Whether `b` may appear unencoded in a path segment or query value (RFC 3986 unreserved).
-fn unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
-}
+/// Everything but RFC 3986 unreserved characters is encoded in path segments and query values.
+const ENCODED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// Appends `s` percent-encoded (everything but unreserved characters).
 pub fn push_encoded(out: &mut Vec<u8>, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in s.as_bytes() {
-        if unreserved(b) {
-            out.push(b);
-        } else {
-            out.extend_from_slice(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
-        }
+    for piece in percent_encoding::utf8_percent_encode(s, ENCODED) {
+        out.extend_from_slice(piece.as_bytes());
     }
 }
 

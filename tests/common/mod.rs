@@ -241,16 +241,15 @@ impl Drop for Server {
     }
 }
 
-/// Percent-encodes an identity for a URL path segment.
+/// Percent-encodes an identity for a URL path segment (everything but RFC 3986 unreserved).
 pub fn enc(id: &str) -> String {
-    id.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+    const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    utf8_percent_encode(id, SEGMENT).to_string()
 }
 
 /// The XML body Ellis PUTs for a public identity.
