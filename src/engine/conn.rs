@@ -21,6 +21,13 @@ const SHUTDOWN_POLL: Duration = Duration::from_millis(250);
 /// Serves one connection until the peer closes it, an error or timeout ends it, or shutdown.
 pub(super) async fn serve(shard: &Rc<Shard>, mut stream: TcpStream, kind: ListenerKind) {
     let _ = stream.set_nodelay(true);
+    // A client that stops reading cannot hold a shard's connection (and its buffers) forever.
+    if stream
+        .set_write_timeout(Some(shard.config.idle_timeout()))
+        .is_err()
+    {
+        return;
+    }
     let cfg = &shard.config.http;
     let mut parser = RequestParser::new(Limits {
         max_request_line: cfg.max_request_line,
