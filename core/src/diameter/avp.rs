@@ -3,7 +3,6 @@
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::ops::BitOr;
 
 use bytes::Bytes;
 
@@ -19,55 +18,16 @@ pub const MAX_AVP_LEN: usize = 0x00FF_FFFF;
 /// walkers.
 pub const MAX_GROUP_DEPTH: u8 = 16;
 
-/// The AVP Flags octet: 'V'endor-specific, 'M'andatory and 'P' (reserved for end-to-end security,
-/// RFC 6733 §4.1). The five low bits are reserved; they are kept as received and ignored.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct AvpFlags(u8);
-
-impl AvpFlags {
-    /// 'V': the Vendor-ID field is present.
-    pub const VENDOR: Self = Self(0x80);
-    /// 'M': the receiver must understand the AVP (and its value) or reject the message.
-    pub const MANDATORY: Self = Self(0x40);
-    /// 'P': reserved by RFC 6733 for end-to-end security; senders should leave it clear.
-    pub const PROTECTED: Self = Self(0x20);
-
-    /// No flag set.
-    pub const fn empty() -> Self {
-        Self(0)
-    }
-
-    /// The flags octet exactly as given, reserved bits included.
-    pub const fn from_bits(bits: u8) -> Self {
-        Self(bits)
-    }
-
-    /// The flags octet.
-    pub const fn bits(self) -> u8 {
-        self.0
-    }
-
-    /// Whether every bit set in `other` is set here.
-    pub const fn contains(self, other: Self) -> bool {
-        self.0 & other.0 == other.0
-    }
-
-    /// These flags with the bits of `other` added.
-    pub const fn union(self, other: Self) -> Self {
-        Self(self.0 | other.0)
-    }
-
-    /// These flags with the bits of `other` removed.
-    pub const fn difference(self, other: Self) -> Self {
-        Self(self.0 & !other.0)
-    }
-}
-
-impl BitOr for AvpFlags {
-    type Output = Self;
-
-    fn bitor(self, rhs: Self) -> Self {
-        self.union(rhs)
+flags_octet! {
+    /// The AVP Flags octet: 'V'endor-specific, 'M'andatory and 'P' (reserved for end-to-end security,
+    /// RFC 6733 §4.1). The five low bits are reserved; they are kept as received and ignored.
+    pub struct AvpFlags {
+        /// 'V': the Vendor-ID field is present.
+        const VENDOR = 0x80;
+        /// 'M': the receiver must understand the AVP (and its value) or reject the message.
+        const MANDATORY = 0x40;
+        /// 'P': reserved by RFC 6733 for end-to-end security; senders should leave it clear.
+        const PROTECTED = 0x20;
     }
 }
 

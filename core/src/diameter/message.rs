@@ -1,7 +1,6 @@
 //! The Diameter header (RFC 6733 §3), whole messages, and framing of a TCP byte stream.
 
 use std::fmt;
-use std::ops::BitOr;
 
 use bytes::{Bytes, BytesMut};
 
@@ -18,66 +17,18 @@ pub const MAX_MESSAGE_LEN: usize = 0x00FF_FFFF;
 /// what one peer can make the shell buffer bounded.
 pub const DEFAULT_MAX_MESSAGE_LEN: usize = 1 << 20;
 
-/// The Command Flags octet: 'R'equest, 'P'roxiable, 'E'rror and 'T' (potentially retransmitted).
-/// The four low bits are reserved; they are kept as received and ignored (RFC 6733 §3).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct CommandFlags(u8);
-
-impl CommandFlags {
-    /// 'R': the message is a request.
-    pub const REQUEST: Self = Self(0x80);
-    /// 'P': the message may be proxied, relayed or redirected.
-    pub const PROXIABLE: Self = Self(0x40);
-    /// 'E': the answer reports a protocol error (a 3xxx Result-Code).
-    pub const ERROR: Self = Self(0x20);
-    /// 'T': the request may be a retransmission after a link failover.
-    pub const RETRANSMITTED: Self = Self(0x10);
-
-    /// No flag set.
-    pub const fn empty() -> Self {
-        Self(0)
-    }
-
-    /// The flags octet exactly as given, reserved bits included.
-    pub const fn from_bits(bits: u8) -> Self {
-        Self(bits)
-    }
-
-    /// The flags octet.
-    pub const fn bits(self) -> u8 {
-        self.0
-    }
-
-    /// Whether every bit set in `other` is set here.
-    pub const fn contains(self, other: Self) -> bool {
-        self.0 & other.0 == other.0
-    }
-
-    /// These flags with the bits of `other` added.
-    pub const fn union(self, other: Self) -> Self {
-        Self(self.0 | other.0)
-    }
-
-    /// These flags with the bits of `other` removed.
-    pub const fn difference(self, other: Self) -> Self {
-        Self(self.0 & !other.0)
-    }
-
-    /// These flags with the bits of `other` set or cleared.
-    pub const fn with(self, other: Self, set: bool) -> Self {
-        if set {
-            self.union(other)
-        } else {
-            self.difference(other)
-        }
-    }
-}
-
-impl BitOr for CommandFlags {
-    type Output = Self;
-
-    fn bitor(self, rhs: Self) -> Self {
-        self.union(rhs)
+flags_octet! {
+    /// The Command Flags octet: 'R'equest, 'P'roxiable, 'E'rror and 'T' (potentially retransmitted).
+    /// The four low bits are reserved; they are kept as received and ignored (RFC 6733 §3).
+    pub struct CommandFlags {
+        /// 'R': the message is a request.
+        const REQUEST = 0x80;
+        /// 'P': the message may be proxied, relayed or redirected.
+        const PROXIABLE = 0x40;
+        /// 'E': the answer reports a protocol error (a 3xxx Result-Code).
+        const ERROR = 0x20;
+        /// 'T': the request may be a retransmission after a link failover.
+        const RETRANSMITTED = 0x10;
     }
 }
 

@@ -18,6 +18,72 @@
 //! message size against the framer's limit, AVP lengths against their enclosing message or Grouped
 //! AVP, Grouped nesting against [`MAX_GROUP_DEPTH`].
 
+/// Defines a one-octet flags type: named bit constants plus the few set operations the codec needs.
+/// Both Diameter flag octets (command flags, AVP flags) have this shape.
+macro_rules! flags_octet {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $( $(#[$cmeta:meta])* const $flag:ident = $bit:expr; )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+        pub struct $name(u8);
+
+        impl $name {
+            $( $(#[$cmeta])* pub const $flag: Self = Self($bit); )*
+
+            /// No flag set.
+            pub const fn empty() -> Self {
+                Self(0)
+            }
+
+            /// The flags octet exactly as given, reserved bits included.
+            pub const fn from_bits(bits: u8) -> Self {
+                Self(bits)
+            }
+
+            /// The flags octet.
+            pub const fn bits(self) -> u8 {
+                self.0
+            }
+
+            /// Whether every bit set in `other` is set here.
+            pub const fn contains(self, other: Self) -> bool {
+                self.0 & other.0 == other.0
+            }
+
+            /// These flags with the bits of `other` added.
+            pub const fn union(self, other: Self) -> Self {
+                Self(self.0 | other.0)
+            }
+
+            /// These flags with the bits of `other` removed.
+            pub const fn difference(self, other: Self) -> Self {
+                Self(self.0 & !other.0)
+            }
+
+            /// These flags with the bits of `other` set or cleared.
+            pub const fn with(self, other: Self, set: bool) -> Self {
+                if set {
+                    self.union(other)
+                } else {
+                    self.difference(other)
+                }
+            }
+        }
+
+        impl std::ops::BitOr for $name {
+            type Output = Self;
+
+            fn bitor(self, rhs: Self) -> Self {
+                self.union(rhs)
+            }
+        }
+    };
+}
+
 mod avp;
 mod builder;
 pub mod dict;
