@@ -20,6 +20,7 @@
 
 mod avp;
 mod builder;
+pub mod cx;
 pub mod dict;
 mod message;
 mod validate;
