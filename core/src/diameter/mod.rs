@@ -86,6 +86,7 @@ macro_rules! flags_octet {
 
 mod avp;
 mod builder;
+pub mod cx;
 pub mod dict;
 mod message;
 mod validate;
