@@ -22,6 +22,7 @@ mod avp;
 mod builder;
 pub mod dict;
 mod message;
+pub mod peer;
 mod validate;
 
 #[cfg(test)]
