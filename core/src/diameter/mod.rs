@@ -89,6 +89,7 @@ mod builder;
 pub mod cx;
 pub mod dict;
 mod message;
+pub mod peer;
 mod validate;
 
 #[cfg(test)]
