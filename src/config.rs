@@ -33,6 +33,24 @@ pub struct Config {
     pub hss_reregistration_time: u64,
     /// Longest registration expiry the S-CSCF allows, in seconds.
     pub reg_max_expires: u64,
+    /// The HSS to connect to (Clearwater's `hss_hostname`; empty or `0.0.0.0` means none). With
+    /// `hss_realm` too, it is only the Destination-Host of every request.
+    pub hss_hostname: Option<String>,
+    /// The HSS's Diameter realm (`hss_realm`): peers are found by NAPTR/SRV on it; also the
+    /// Destination-Realm (defaults to `home_domain`).
+    pub hss_realm: Option<String>,
+    /// Diameter port of `hss_hostname` (`hss_port`).
+    pub hss_port: u16,
+    /// Most HSS peers connected at a time (`max_peers`).
+    pub max_peers: usize,
+    /// How long a Cx request may wait for its answer before the SIP core gets 503
+    /// (`diameter_timeout_ms`).
+    pub diameter_timeout_ms: u64,
+    /// Our Diameter identity, the Origin-Host (`hs_diameteridentity`; defaults to
+    /// `hearth.<home_domain>`).
+    pub hs_diameteridentity: Option<String>,
+    /// HSS mode settings beyond Clearwater's names (`[hss]`).
+    pub hss: HssConfig,
     /// HTTP limits and timeouts.
     pub http: HttpConfig,
     /// AKA settings.
@@ -62,6 +80,44 @@ pub struct HttpConfig {
     pub max_connections_per_shard: usize,
     /// How long SIGTERM waits for in-flight requests before closing connections.
     pub drain_timeout_secs: u64,
+}
+
+/// External HSS mode settings that Clearwater's shared_config has no name for.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HssConfig {
+    /// Static HSS peers as `host:port` (in addition to, or instead of, `hss_hostname` and
+    /// `hss_realm` discovery); several give failover without DNS.
+    pub peers: Vec<String>,
+    /// Listener for incoming Diameter connections (`--diameter-addr`); none by default.
+    pub diameter_addr: Option<SocketAddr>,
+    /// Our Origin-Realm (defaults to `home_domain`).
+    pub origin_realm: Option<String>,
+    /// RFC 3539 watchdog interval Tw, in milliseconds (Clearwater's
+    /// `homestead_diameter_watchdog_timer`, 6 s); at least 6000.
+    pub watchdog_interval_ms: u64,
+    /// DNS servers for NAPTR/SRV discovery of `hss_realm` (`ip:port`); the system's resolver
+    /// configuration when empty.
+    pub dns_servers: Vec<SocketAddr>,
+    /// Seconds a "user unknown" answer from the HSS is remembered (0: not cached).
+    pub negative_cache_ttl_secs: u64,
+    /// Base URL of the SIP core's registration API (Sprout's `http://<sprout>:9888`) that RTR and
+    /// PPR notifications go to; none means RTR/PPR are applied to the cache only.
+    pub sip_core_url: Option<String>,
+}
+
+impl Default for HssConfig {
+    fn default() -> Self {
+        HssConfig {
+            peers: Vec::new(),
+            diameter_addr: None,
+            origin_realm: None,
+            watchdog_interval_ms: 6_000,
+            dns_servers: Vec::new(),
+            negative_cache_ttl_secs: 30,
+            sip_core_url: None,
+        }
+    }
 }
 
 /// Settings of local AKA vector generation.
@@ -272,6 +328,13 @@ impl Default for Config {
             scscf_uri: "sip:scscf.example.com:5054;transport=TCP".into(),
             hss_reregistration_time: 1800,
             reg_max_expires: 300,
+            hss_hostname: None,
+            hss_realm: None,
+            hss_port: 3868,
+            max_peers: 2,
+            diameter_timeout_ms: 200,
+            hs_diameteridentity: None,
+            hss: HssConfig::default(),
             http: HttpConfig::default(),
             aka: AkaConfig::default(),
             credential: None,
@@ -326,6 +389,43 @@ impl Config {
         Duration::from_secs(self.http.request_timeout_secs.max(1))
     }
 
+    /// The configured HSS hostname, if any (`0.0.0.0` and empty mean none, as in Clearwater).
+    pub fn hss_host(&self) -> Option<&str> {
+        self.hss_hostname
+            .as_deref()
+            .map(str::trim)
+            .filter(|h| !h.is_empty() && *h != "0.0.0.0")
+    }
+
+    /// True when an external HSS is configured: Cx answers the signalling API and the
+    /// provisioning API is read-only.
+    pub fn hss_mode(&self) -> bool {
+        self.hss_host().is_some() || self.hss_realm.is_some() || !self.hss.peers.is_empty()
+    }
+
+    /// Our Diameter identity (Origin-Host).
+    pub fn diameter_identity(&self) -> String {
+        self.hs_diameteridentity
+            .clone()
+            .unwrap_or_else(|| format!("hearth.{}", self.home_domain))
+    }
+
+    /// Our Diameter realm (Origin-Realm).
+    pub fn origin_realm(&self) -> &str {
+        self.hss.origin_realm.as_deref().unwrap_or(&self.home_domain)
+    }
+
+    /// The HSS's realm (Destination-Realm).
+    pub fn destination_realm(&self) -> &str {
+        self.hss_realm.as_deref().unwrap_or(&self.home_domain)
+    }
+
+    /// How long HSS data is cached: Homestead's `record_ttl`, max(2 × hss_reregistration_time,
+    /// reg_max_expires + 10) seconds.
+    pub fn record_ttl_secs(&self) -> u64 {
+        (2 * self.hss_reregistration_time).max(self.reg_max_expires + 10)
+    }
+
     /// Checks values that would make the server misbehave.
     pub fn validate(&self) -> Result<(), String> {
         if self.shards > 1024 {
@@ -343,6 +443,25 @@ impl Config {
         if !(1..=16).contains(&self.aka.ind_bits) {
             return Err("aka.ind_bits must be between 1 and 16".into());
         }
+        if self.hss_mode() {
+            if self.max_peers == 0 || self.max_peers > 8 {
+                return Err("max_peers must be between 1 and 8".into());
+            }
+            if !(10..=60_000).contains(&self.diameter_timeout_ms) {
+                return Err("diameter_timeout_ms must be between 10 and 60000".into());
+            }
+            if self.hss.watchdog_interval_ms < 6_000 {
+                return Err("hss.watchdog_interval_ms must be at least 6000 (RFC 3539)".into());
+            }
+            if self.hss.peers.len() > 8 {
+                return Err("hss.peers may list at most 8 peers".into());
+            }
+            if let Some(url) = &self.hss.sip_core_url
+                && !url.starts_with("http://")
+            {
+                return Err("hss.sip_core_url must be an http:// URL".into());
+            }
+        }
         if let Some(c) = &self.credential {
             c.validate()?;
             if c.addr == self.signalling_addr || c.addr == self.provisioning_addr {
@@ -359,6 +478,25 @@ mod tests {
 
     fn parse(text: &str) -> Result<Config, String> {
         toml::from_str::<Config>(text).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn hss_mode_follows_clearwater_names() {
+        let c = parse("").unwrap();
+        assert!(!c.hss_mode());
+        let c = parse("hss_hostname = \"0.0.0.0\"\n").unwrap();
+        assert!(!c.hss_mode(), "0.0.0.0 means no HSS");
+        let c = parse("hss_hostname = \"hss.example.com\"\nhss_port = 3869\n").unwrap();
+        assert!(c.hss_mode());
+        assert_eq!(c.hss_port, 3869);
+        assert_eq!(c.destination_realm(), "example.com");
+        assert_eq!(c.diameter_identity(), "hearth.example.com");
+        assert_eq!(c.record_ttl_secs(), 3600);
+        let c = parse("[hss]\npeers = [\"127.0.0.1:3868\"]\n").unwrap();
+        assert!(c.hss_mode());
+        c.validate().unwrap();
+        let c = parse("hss_realm = \"r\"\n[hss]\nwatchdog_interval_ms = 100\n").unwrap();
+        assert!(c.validate().is_err());
     }
 
     #[test]

@@ -74,6 +74,21 @@ struct ServeArgs {
     /// the config file has a `[credential]` section.
     #[arg(long, value_name = "ADDR")]
     credential_addr: Option<std::net::SocketAddr>,
+    /// External HSS host (Clearwater's hss_hostname); enables HSS mode.
+    #[arg(long, value_name = "HOST")]
+    hss_hostname: Option<String>,
+    /// External HSS realm, discovered by NAPTR/SRV (Clearwater's hss_realm); enables HSS mode.
+    #[arg(long, value_name = "REALM")]
+    hss_realm: Option<String>,
+    /// Diameter port of --hss-hostname [default: 3868].
+    #[arg(long, value_name = "PORT")]
+    hss_port: Option<u16>,
+    /// A static HSS peer `host:port` (repeatable); enables HSS mode.
+    #[arg(long = "hss-peer", value_name = "HOST:PORT")]
+    hss_peers: Vec<String>,
+    /// Listener for incoming Diameter connections from HSSs.
+    #[arg(long, value_name = "ADDR")]
+    diameter_addr: Option<std::net::SocketAddr>,
 }
 
 fn main() -> ExitCode {
@@ -142,6 +157,21 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     }
     if let Some(v) = args.credential_addr {
         config.credential.get_or_insert_with(Default::default).addr = v;
+    }
+    if let Some(v) = args.hss_hostname {
+        config.hss_hostname = Some(v);
+    }
+    if let Some(v) = args.hss_realm {
+        config.hss_realm = Some(v);
+    }
+    if let Some(v) = args.hss_port {
+        config.hss_port = v;
+    }
+    if !args.hss_peers.is_empty() {
+        config.hss.peers = args.hss_peers;
+    }
+    if let Some(v) = args.diameter_addr {
+        config.hss.diameter_addr = Some(v);
     }
     config.validate()?;
     let credential = config
