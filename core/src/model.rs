@@ -128,6 +128,43 @@ pub struct RegistrationRecord {
     pub server_name: Option<String>,
 }
 
+/// External HSS mode: what the HSS said about one implicit registration set (IRS), cached for
+/// `record_ttl` (Homestead's cache of User-Data, charging addresses and registration state).
+///
+/// Stored once per IRS, under its first public identity, and found from any of its public
+/// identities and from the private identities that registered it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HssIrsRecord {
+    /// Every public identity of the IRS, as the User-Data lists them (the first is the default
+    /// public identity, the key of the record).
+    pub impus: Vec<String>,
+    /// The `IMSSubscription` document from the HSS (canonical XML, no declaration).
+    pub ims_subscription_xml: String,
+    /// Charging Collection Function addresses, in priority order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ccfs: Vec<String>,
+    /// Event Charging Function addresses, in priority order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ecfs: Vec<String>,
+    /// Registration state; `private_id` is the IMPI of the last registration.
+    pub registration: RegistrationRecord,
+    /// The private identities that registered the IRS (for RTRs naming IMPIs and PPRs).
+    #[serde(default)]
+    pub private_ids: Vec<String>,
+    /// The wildcarded public identity the HSS assigned under, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wildcard: Option<String>,
+    /// When the record stops being usable, UNIX seconds.
+    pub expires_at: u64,
+}
+
+impl HssIrsRecord {
+    /// The default public identity (the record's key), if the IRS has any.
+    pub fn default_impu(&self) -> Option<&str> {
+        self.impus.first().map(String::as_str)
+    }
+}
+
 /// Checks an identity taken from a URL or a body: non-empty, bounded, no control characters.
 pub fn validate_identity(id: &str) -> Result<(), String> {
     if id.is_empty() {

@@ -14,10 +14,10 @@ use std::sync::{Mutex, MutexGuard};
 
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable, Snapshot};
 use hearth_core::model::{
-    IrsRecord, PrivateRecord, PublicRecord, RegistrationRecord, ServiceProfileRecord,
+    HssIrsRecord, IrsRecord, PrivateRecord, PublicRecord, RegistrationRecord, ServiceProfileRecord,
 };
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use super::{
     Affected, AkaUpdate, AuthView, MAX_LIST_PAGE, MAX_SQN, Missing, Outcome, PrivateUpdate,
@@ -37,6 +37,9 @@ enum Table {
     ServiceProfile,
     Public,
     Registration,
+    HssIrs,
+    HssImpu,
+    HssImpi,
 }
 
 impl Table {
@@ -47,6 +50,9 @@ impl Table {
             Table::ServiceProfile => "service_profile",
             Table::Public => "public",
             Table::Registration => "registration",
+            Table::HssIrs => "hss_irs",
+            Table::HssImpu => "hss_impu",
+            Table::HssImpi => "hss_impi",
         }
     }
 }
@@ -70,6 +76,27 @@ impl Record for PublicRecord {
 }
 impl Record for RegistrationRecord {
     const TABLE: Table = Table::Registration;
+}
+impl Record for HssIrsRecord {
+    const TABLE: Table = Table::HssIrs;
+}
+
+/// HSS cache index: a public identity → the key of its cached IRS.
+#[derive(Serialize, Deserialize)]
+struct HssImpuIndex {
+    irs: String,
+}
+impl Record for HssImpuIndex {
+    const TABLE: Table = Table::HssImpu;
+}
+
+/// HSS cache index: a private identity → the keys of the cached IRSs it registered.
+#[derive(Serialize, Deserialize, Default)]
+struct HssImpiIndex {
+    irs: Vec<String>,
+}
+impl Record for HssImpiIndex {
+    const TABLE: Table = Table::HssImpi;
 }
 
 fn backend_error(context: &str, error: fjall::Error) -> StoreError {
@@ -115,6 +142,9 @@ pub struct EmbeddedStore {
     service_profile: Keyspace,
     public: Keyspace,
     registration: Keyspace,
+    hss_irs: Keyspace,
+    hss_impu: Keyspace,
+    hss_impi: Keyspace,
     /// Serialises writes: each is a read-modify-write over several records.
     write_lock: Mutex<()>,
 }
@@ -137,6 +167,9 @@ impl EmbeddedStore {
             service_profile: keyspace(Table::ServiceProfile.name())?,
             public: keyspace(Table::Public.name())?,
             registration: keyspace(Table::Registration.name())?,
+            hss_irs: keyspace(Table::HssIrs.name())?,
+            hss_impu: keyspace(Table::HssImpu.name())?,
+            hss_impi: keyspace(Table::HssImpi.name())?,
             write_lock: Mutex::new(()),
             db,
         };
@@ -171,6 +204,9 @@ impl EmbeddedStore {
             Table::ServiceProfile => &self.service_profile,
             Table::Public => &self.public,
             Table::Registration => &self.registration,
+            Table::HssIrs => &self.hss_irs,
+            Table::HssImpu => &self.hss_impu,
+            Table::HssImpi => &self.hss_impi,
         }
     }
 
@@ -283,6 +319,30 @@ impl View<'_> {
         }))
     }
 
+    fn hss_irs(&self, impu: &str, now: u64) -> Result<Option<HssIrsRecord>, StoreError> {
+        let Some(index) = self.get::<HssImpuIndex>(impu)? else {
+            return Ok(None);
+        };
+        Ok(self
+            .get::<HssIrsRecord>(&index.irs)?
+            .filter(|record| record.expires_at > now))
+    }
+
+    fn hss_irs_of_impi(&self, impi: &str, now: u64) -> Result<Vec<HssIrsRecord>, StoreError> {
+        let Some(index) = self.get::<HssImpiIndex>(impi)? else {
+            return Ok(Vec::new());
+        };
+        let mut records = Vec::with_capacity(index.irs.len());
+        for key in &index.irs {
+            if let Some(record) = self.get::<HssIrsRecord>(key)?
+                && record.expires_at > now
+            {
+                records.push(record);
+            }
+        }
+        Ok(records)
+    }
+
     fn list_public(
         &self,
         after: Option<&str>,
@@ -360,6 +420,32 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// HSS cache: removes the IRS record stored under `key` and every index entry pointing at it.
+    fn drop_hss_irs(&mut self, key: &str) -> Result<Option<HssIrsRecord>, StoreError> {
+        let Some(old) = self.get::<HssIrsRecord>(key)? else {
+            return Ok(None);
+        };
+        for impu in &old.impus {
+            if self
+                .get::<HssImpuIndex>(impu)?
+                .is_some_and(|index| index.irs == key)
+            {
+                self.delete::<HssImpuIndex>(impu);
+            }
+        }
+        for impi in &old.private_ids {
+            if let Some(mut index) = self.get::<HssImpiIndex>(impi)? {
+                if remove_item(&mut index.irs, key) && index.irs.is_empty() {
+                    self.delete::<HssImpiIndex>(impi);
+                } else {
+                    self.put(impi, &index)?;
+                }
+            }
+        }
+        self.delete::<HssIrsRecord>(key);
+        Ok(Some(old))
+    }
+
     /// Writes the staged changes as one batch and reports the outcome.
     fn commit<T>(self, outcome: T) -> Result<Written<T>, StoreError> {
         if !self.staged.is_empty() {
@@ -430,6 +516,14 @@ impl StoreRead for EmbeddedStore {
 
     fn public_view(&self, impu: &str) -> Result<Option<PublicView>, StoreError> {
         self.view().public_view(impu)
+    }
+
+    fn get_hss_irs(&self, impu: &str, now: u64) -> Result<Option<HssIrsRecord>, StoreError> {
+        self.view().hss_irs(impu, now)
+    }
+
+    fn hss_irs_of_impi(&self, impi: &str, now: u64) -> Result<Vec<HssIrsRecord>, StoreError> {
+        self.view().hss_irs_of_impi(impi, now)
     }
 }
 
@@ -779,6 +873,60 @@ impl Store for EmbeddedStore {
         tx.put(irs, &record)?;
         tx.touch_irs(irs, false)?;
         tx.commit(outcome)
+    }
+
+    fn put_hss_irs(&self, record: HssIrsRecord) -> Result<Written, StoreError> {
+        let Some(key) = record.default_impu().map(str::to_owned) else {
+            return Err(StoreError::Invalid(
+                "an IRS without public identities cannot be cached".into(),
+            ));
+        };
+        for identity in record.impus.iter().chain(&record.private_ids) {
+            check_key("identity", identity)?;
+        }
+        let mut tx = self.begin();
+        // Whatever any of these identities pointed at before is replaced: an identity belongs
+        // to one IRS.
+        let mut earlier = BTreeSet::new();
+        for impu in &record.impus {
+            if let Some(index) = tx.get::<HssImpuIndex>(impu)? {
+                earlier.insert(index.irs);
+            }
+        }
+        let outcome = if earlier.contains(&key) {
+            Outcome::Updated
+        } else {
+            Outcome::Created
+        };
+        for old in earlier {
+            tx.drop_hss_irs(&old)?;
+        }
+        for impu in &record.impus {
+            tx.put(impu, &HssImpuIndex { irs: key.clone() })?;
+        }
+        for impi in &record.private_ids {
+            let mut index = tx.get::<HssImpiIndex>(impi)?.unwrap_or_default();
+            push_unique(&mut index.irs, &key);
+            tx.put(impi, &index)?;
+        }
+        tx.put(&key, &record)?;
+        tx.commit(outcome)
+    }
+
+    fn delete_hss_irs(&self, impu: &str) -> Result<Written<Option<HssIrsRecord>>, StoreError> {
+        if !key_is_usable(impu) {
+            return unchanged(None);
+        }
+        let mut tx = self.begin();
+        let Some(index) = tx.get::<HssImpuIndex>(impu)? else {
+            return unchanged(None);
+        };
+        let old = tx.drop_hss_irs(&index.irs)?;
+        if old.is_none() {
+            // A dangling index entry.
+            tx.delete::<HssImpuIndex>(impu);
+        }
+        tx.commit(old)
     }
 
     fn set_aka_sqn(&self, impi: &str, sqn: u64) -> Result<Written, StoreError> {

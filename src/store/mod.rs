@@ -22,7 +22,7 @@ mod tests;
 use std::fmt;
 
 use hearth_core::model::{
-    AkaCredentials, IrsRecord, PrivateRecord, PublicRecord, RegistrationRecord,
+    AkaCredentials, HssIrsRecord, IrsRecord, PrivateRecord, PublicRecord, RegistrationRecord,
     ServiceProfileRecord,
 };
 
@@ -312,6 +312,11 @@ pub trait StoreRead: Send + Sync + 'static {
     fn auth_view(&self, impi: &str) -> Result<Option<AuthView>, StoreError>;
     /// The public identity with its IRS, service profiles and registration state.
     fn public_view(&self, impu: &str) -> Result<Option<PublicView>, StoreError>;
+    /// HSS mode: the cached IRS that `impu` belongs to, unless it expired by `now` (UNIX
+    /// seconds).
+    fn get_hss_irs(&self, impu: &str, now: u64) -> Result<Option<HssIrsRecord>, StoreError>;
+    /// HSS mode: the unexpired cached IRSs that `impi` registered.
+    fn hss_irs_of_impi(&self, impi: &str, now: u64) -> Result<Vec<HssIrsRecord>, StoreError>;
 }
 
 /// A complete store: reads, atomic writes with the Homestead-prov semantics, and durability.
@@ -407,6 +412,15 @@ pub trait Store: StoreRead {
     /// credentials are missing; `Invalid` when the block would pass the 48-bit SQN space.
     /// Affected: the IMPI.
     fn reserve_sqn(&self, impi: &str, count: u64) -> Result<Written<Option<SqnBlock>>, StoreError>;
+
+    /// HSS mode: caches an IRS under its first public identity, indexed by each of its public
+    /// identities and private identities; replaces the record (and drops the index entries)
+    /// of any earlier IRS of those identities. Outcome: `Created` or `Updated`.
+    fn put_hss_irs(&self, record: HssIrsRecord) -> Result<Written, StoreError>;
+
+    /// HSS mode: drops the cached IRS that `impu` belongs to, with its index entries.
+    /// Outcome: the dropped record, if there was one.
+    fn delete_hss_irs(&self, impu: &str) -> Result<Written<Option<HssIrsRecord>>, StoreError>;
 
     /// Makes every write that returned before this call durable (journal fsync).
     fn sync(&self) -> Result<(), StoreError>;

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use futures_lite::future::block_on;
 use hearth_core::model::{
-    AkaCredentials, IrsRecord, PrivateRecord, PublicRecord, RegState, RegistrationRecord,
-    ServiceProfileRecord,
+    AkaCredentials, HssIrsRecord, IrsRecord, PrivateRecord, PublicRecord, RegState,
+    RegistrationRecord, ServiceProfileRecord,
 };
 
 use super::*;
@@ -1117,9 +1117,23 @@ impl StoreRead for Instrumented {
     fn public_view(&self, impu: &str) -> Result<Option<PublicView>, StoreError> {
         self.inner.public_view(impu)
     }
+    fn get_hss_irs(&self, impu: &str, now: u64) -> Result<Option<HssIrsRecord>, StoreError> {
+        self.inner.get_hss_irs(impu, now)
+    }
+    fn hss_irs_of_impi(&self, impi: &str, now: u64) -> Result<Vec<HssIrsRecord>, StoreError> {
+        self.inner.hss_irs_of_impi(impi, now)
+    }
 }
 
 impl Store for Instrumented {
+    fn put_hss_irs(&self, record: HssIrsRecord) -> Result<Written, StoreError> {
+        self.wrote();
+        self.inner.put_hss_irs(record)
+    }
+    fn delete_hss_irs(&self, impu: &str) -> Result<Written<Option<HssIrsRecord>>, StoreError> {
+        self.wrote();
+        self.inner.delete_hss_irs(impu)
+    }
     fn put_private(&self, impi: &str, update: PrivateUpdate) -> Result<Written, StoreError> {
         self.wrote();
         self.inner.put_private(impi, update)
@@ -1645,4 +1659,74 @@ fn debug_output_hides_password_equivalents() {
     let text = format!("{view:?}");
     assert!(!text.contains("5f4dcc3b"));
     assert!(text.contains("sip:a@x"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// HSS mode cache
+
+fn hss_irs(impus: &[&str], impis: &[&str], expires_at: u64) -> HssIrsRecord {
+    HssIrsRecord {
+        impus: strings(impus),
+        ims_subscription_xml: format!("<IMSSubscription>{impus:?}</IMSSubscription>"),
+        ccfs: strings(&["ccf1"]),
+        ecfs: Vec::new(),
+        registration: RegistrationRecord {
+            state: RegState::Registered,
+            assigned_at: 10,
+            private_id: impis.first().map(|s| s.to_string()),
+            server_name: Some("sip:scscf".into()),
+        },
+        private_ids: strings(impis),
+        wildcard: None,
+        expires_at,
+    }
+}
+
+#[test]
+fn hss_cache_is_found_by_every_identity_and_expires() {
+    let dir = TempDir::new("hss-cache");
+    let store = open(&dir);
+    let record = hss_irs(&["sip:a@x", "tel:+1"], &["a@x"], 100);
+    assert_eq!(outcome(store.put_hss_irs(record.clone())), Outcome::Created);
+    assert_eq!(
+        store.get_hss_irs("sip:a@x", 50).unwrap(),
+        Some(record.clone())
+    );
+    assert_eq!(
+        store.get_hss_irs("tel:+1", 99).unwrap(),
+        Some(record.clone())
+    );
+    assert_eq!(store.get_hss_irs("tel:+1", 100).unwrap(), None, "expired");
+    assert_eq!(store.get_hss_irs("sip:b@x", 50).unwrap(), None);
+    assert_eq!(
+        store.hss_irs_of_impi("a@x", 50).unwrap(),
+        vec![record.clone()]
+    );
+    assert!(store.hss_irs_of_impi("b@x", 50).unwrap().is_empty());
+}
+
+#[test]
+fn hss_cache_replaces_an_identitys_earlier_irs_and_deletes_whole() {
+    let dir = TempDir::new("hss-cache-replace");
+    let store = open(&dir);
+    store
+        .put_hss_irs(hss_irs(&["sip:a@x", "sip:b@x"], &["a@x"], 100))
+        .unwrap();
+    // sip:b@x moves to a new IRS keyed by sip:c@x: the old IRS is dropped with its index.
+    let moved = hss_irs(&["sip:c@x", "sip:b@x"], &["c@x"], 100);
+    store.put_hss_irs(moved.clone()).unwrap();
+    assert_eq!(
+        store.get_hss_irs("sip:b@x", 1).unwrap(),
+        Some(moved.clone())
+    );
+    assert_eq!(store.get_hss_irs("sip:a@x", 1).unwrap(), None);
+    assert!(store.hss_irs_of_impi("a@x", 1).unwrap().is_empty());
+    let deleted = store.delete_hss_irs("sip:b@x").unwrap().outcome;
+    assert_eq!(deleted, Some(moved));
+    for impu in ["sip:b@x", "sip:c@x"] {
+        assert_eq!(store.get_hss_irs(impu, 1).unwrap(), None);
+    }
+    assert!(store.hss_irs_of_impi("c@x", 1).unwrap().is_empty());
+    assert_eq!(store.delete_hss_irs("sip:b@x").unwrap().outcome, None);
+    assert!(store.put_hss_irs(hss_irs(&[], &[], 1)).is_err());
 }
