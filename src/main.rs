@@ -4,6 +4,7 @@
 
 mod api;
 mod config;
+mod diameter;
 mod engine;
 mod store;
 mod tools;

@@ -109,6 +109,8 @@ pub struct ShardState {
     pub sqn_lock: glommio::sync::Semaphore,
     /// Credential rate-limit buckets of the subjects this shard owns.
     pub credential_rate: RefCell<RateLimiter>,
+    /// HSS mode: negative cache and SIP core notifier, made on first use.
+    pub hss: std::cell::OnceCell<Result<super::hss::HssState, String>>,
 }
 
 impl ShardState {
@@ -121,6 +123,7 @@ impl ShardState {
             credential_rate: RefCell::new(
                 credential_rate.unwrap_or_else(|| RateLimiter::new(0, 0, 1)),
             ),
+            hss: std::cell::OnceCell::new(),
         }
     }
 }

@@ -7,6 +7,8 @@
 
 mod cache;
 pub mod credential;
+mod hss;
+mod notify;
 mod prov;
 mod signalling;
 
@@ -17,6 +19,7 @@ use hearth_core::http::{Method, Request, Response};
 use hearth_core::model::validate_identity;
 
 pub use cache::ShardState;
+pub use hss::install_request_handler as install_hss_handlers;
 
 use crate::engine::{ListenerKind, Reply, Shard};
 use crate::store::StoreError;

@@ -33,6 +33,20 @@ pub async fn handle(shard: &Rc<Shard>, req: &Request, segs: &[&str]) -> Reply {
         Method::Head => &Method::Get,
         other => other,
     };
+    // With an external HSS the HSS masters subscriber data: Cx offers no way to write it, so the
+    // provisioning API is read-only (as Homestead's).
+    if shard.config.hss_mode()
+        && matches!(m, Method::Put | Method::Post | Method::Delete)
+        && !matches!(segs, ["ping"] | ["metrics"])
+    {
+        return error(
+            405,
+            "the provisioning API is read-only while an external HSS is configured \
+             (hss_hostname, hss_realm or hss.peers); provision subscribers in the HSS",
+        )
+        .with_header("Allow", "GET, HEAD")
+        .into();
+    }
     let response = match segs {
         ["ping"] => match m {
             Method::Get | Method::Head => Response::text(200, "OK"),

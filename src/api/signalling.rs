@@ -25,6 +25,11 @@ const SQN_BLOCK: u64 = 32;
 
 /// Routes a signalling request.
 pub async fn handle(shard: &Rc<Shard>, req: &Request, segs: &[&str]) -> Response {
+    if let Some(link) = shard.diameter.clone()
+        && segs != ["ping"]
+    {
+        return super::hss::handle(shard, &link, req, segs).await;
+    }
     match segs {
         ["ping"] => ping(req),
         ["impi", impi, "av"] => av(shard, req, impi, AvKind::Any).await,

@@ -101,6 +101,8 @@ pub struct Shard {
     pub state: ShardState,
     /// The ephemeral credential service, when configured (shared by every shard).
     pub credential: Option<Arc<crate::api::credential::Service>>,
+    /// The Diameter links to the HSS, in HSS mode.
+    pub diameter: Option<Rc<crate::diameter::DiameterLink>>,
     forward: Senders<ShardMessage>,
     date: RefCell<(u64, HttpDate)>,
     shutdown: Arc<AtomicBool>,
@@ -396,6 +398,7 @@ async fn shard_main(
         nr_shards,
         state: ShardState::new(credential.as_ref().map(|svc| svc.rate_limiter())),
         credential,
+        diameter: None,
         config,
         store,
         forward: senders,
@@ -403,6 +406,8 @@ async fn shard_main(
         shutdown,
         open_connections: Cell::new(0),
     });
+    // The HSS's requests (RTR, PPR) arriving on this shard's Diameter links.
+    crate::api::install_hss_handlers(&shard);
 
     // Serve requests other shards forward to us.
     for (_, stream) in receivers.streams() {
