@@ -1022,3 +1022,38 @@ async fn update_profile(shard: &Rc<Shard>, ppr: &Ppr) -> CxResult {
     }
     CxResult::SUCCESS
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negative_cache_remembers_until_ttl_and_stays_bounded() {
+        let mut cache = NegativeCache::new(60, 3);
+        let key = negative_key("mar", &["alice@x", "sip:alice@x"]);
+        assert!(!cache.contains(&key));
+        cache.insert(key.clone());
+        assert!(cache.contains(&key));
+        assert!(!cache.contains(&negative_key("mar", &["alice@x", "sip:bob@x"])));
+        for i in 0..10 {
+            cache.insert(negative_key("lir", &[&format!("sip:{i}@x")]));
+            assert!(cache.entries.len() <= 3);
+        }
+        let mut off = NegativeCache::new(0, 3);
+        off.insert(key.clone());
+        assert!(!off.contains(&key), "TTL 0 caches nothing");
+    }
+
+    #[test]
+    fn charging_information_becomes_priority_lists() {
+        let charging = ChargingInformation {
+            primary_ccf: Some("ccf1".into()),
+            secondary_ccf: Some("ccf2".into()),
+            primary_ecf: Some("ecf1".into()),
+            secondary_ecf: None,
+        };
+        let (ccfs, ecfs) = charging_lists(&charging);
+        assert_eq!(ccfs, ["ccf1", "ccf2"]);
+        assert_eq!(ecfs, ["ecf1"]);
+    }
+}
