@@ -192,7 +192,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             format!("cannot open store in {}: {e}", config.data_dir.display())
         }
     })?;
-    let store = store::StoreHandle::start(Arc::new(embedded), 2);
+    let store = store::StoreHandle::embedded(store::StoreThreads::start(Arc::new(embedded), 2));
     let result = engine::run(config, store.clone(), credential);
     // Every shard has stopped: flush what the store holds before exiting.
     store.shutdown();

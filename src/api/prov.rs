@@ -327,16 +327,13 @@ async fn put_private(shard: &Rc<Shard>, req: &Request, impi: &str) -> Response {
         aka,
     };
     let key = impi.to_string();
-    let result = shard
-        .store
-        .write(move |s| s.put_private(&key, update))
-        .await;
+    let result = shard.store.put_private(&key, update).await;
     written_response(shard, result, 200).await
 }
 
 async fn get_private(shard: &Rc<Shard>, impi: &str) -> Response {
     let key = impi.to_string();
-    match shard.store.read(move |s| s.get_private(&key)).await {
+    match shard.store.get_private(&key).await {
         Ok(Some(rec)) => {
             let mut body = json!({"digest_ha1": rec.digest_ha1, "realm": rec.realm});
             if let Some(pw) = rec.plaintext_password {
@@ -352,13 +349,13 @@ async fn get_private(shard: &Rc<Shard>, impi: &str) -> Response {
 
 async fn delete_private(shard: &Rc<Shard>, impi: &str) -> Response {
     let key = impi.to_string();
-    let result = shard.store.write(move |s| s.delete_private(&key)).await;
+    let result = shard.store.delete_private(&key).await;
     deletion_response(shard, result, Response::empty(204)).await
 }
 
 async fn private_irs_list(shard: &Rc<Shard>, impi: &str) -> Response {
     let key = impi.to_string();
-    match shard.store.read(move |s| s.get_private(&key)).await {
+    match shard.store.get_private(&key).await {
         Ok(Some(rec)) => json(
             200,
             &json!({"associated_implicit_registration_sets": rec.irs}),
@@ -373,16 +370,11 @@ async fn associate(shard: &Rc<Shard>, impi: &str, irs: &str, add: bool) -> Respo
         return r;
     }
     let (impi_key, irs_key) = (impi.to_string(), irs.to_string());
-    let result = shard
-        .store
-        .write(move |s| {
-            if add {
-                s.associate(&impi_key, &irs_key)
-            } else {
-                s.dissociate(&impi_key, &irs_key)
-            }
-        })
-        .await;
+    let result = if add {
+        shard.store.associate(&impi_key, &irs_key).await
+    } else {
+        shard.store.dissociate(&impi_key, &irs_key).await
+    };
     written_response(shard, result, 200).await
 }
 
@@ -430,7 +422,7 @@ async fn deletion_response(
 
 async fn private_public_ids(shard: &Rc<Shard>, impi: &str) -> Response {
     let key = impi.to_string();
-    match shard.store.read(move |s| s.auth_view(&key)).await {
+    match shard.store.auth_view(&key).await {
         Ok(Some(view)) => json(200, &json!({"public_ids": view.impus})),
         Ok(None) => error(404, "private ID not found"),
         Err(e) => store_error(&e),
@@ -442,7 +434,7 @@ async fn private_public_ids(shard: &Rc<Shard>, impi: &str) -> Response {
 async fn create_irs(shard: &Rc<Shard>) -> Response {
     let id = uuid::Uuid::new_v4().to_string();
     let key = id.clone();
-    match shard.store.write(move |s| s.create_irs(&key)).await {
+    match shard.store.create_irs(&key).await {
         Ok(_) => Response::empty(201).with_header("Location", format!("/irs/{id}")),
         Err(e) => store_error(&e),
     }
@@ -453,7 +445,7 @@ async fn delete_irs(shard: &Rc<Shard>, irs: &str) -> Response {
         return Response::empty(204);
     }
     let key = irs.to_string();
-    let result = shard.store.write(move |s| s.delete_irs(&key)).await;
+    let result = shard.store.delete_irs(&key).await;
     deletion_response(shard, result, Response::empty(204)).await
 }
 
@@ -462,21 +454,7 @@ async fn irs_public_ids(shard: &Rc<Shard>, irs: &str) -> Response {
         return r;
     }
     let key = irs.to_string();
-    let result = shard
-        .store
-        .read(move |s| {
-            let Some(record) = s.get_irs(&key)? else {
-                return Ok(None);
-            };
-            let mut ids = Vec::new();
-            for sp in &record.service_profiles {
-                if let Some(profile) = s.get_service_profile(sp)? {
-                    ids.extend(profile.public_ids);
-                }
-            }
-            Ok(Some(ids))
-        })
-        .await;
+    let result = shard.store.irs_public_ids(&key).await;
     match result {
         Ok(Some(ids)) => json(200, &json!({"public_ids": ids})),
         Ok(None) => error(404, "IRS not found"),
@@ -489,7 +467,7 @@ async fn irs_private_ids(shard: &Rc<Shard>, irs: &str) -> Response {
         return r;
     }
     let key = irs.to_string();
-    match shard.store.read(move |s| s.get_irs(&key)).await {
+    match shard.store.get_irs(&key).await {
         Ok(Some(rec)) => json(200, &json!({"private_ids": rec.private_ids})),
         Ok(None) => error(404, "IRS not found"),
         Err(e) => store_error(&e),
@@ -504,11 +482,7 @@ async fn create_service_profile(shard: &Rc<Shard>, irs: &str) -> Response {
     }
     let sp = uuid::Uuid::new_v4().to_string();
     let (irs_key, sp_key) = (irs.to_string(), sp.clone());
-    match shard
-        .store
-        .write(move |s| s.create_service_profile(&irs_key, &sp_key))
-        .await
-    {
+    match shard.store.create_service_profile(&irs_key, &sp_key).await {
         Ok(w) => match w.outcome {
             Outcome::NotFound(missing) => missing_response(missing),
             Outcome::Conflict => error(409, "service profile exists in another IRS"),
@@ -524,10 +498,7 @@ async fn delete_service_profile(shard: &Rc<Shard>, irs: &str, sp: &str) -> Respo
         return Response::empty(204);
     }
     let (irs_key, sp_key) = (irs.to_string(), sp.to_string());
-    let result = shard
-        .store
-        .write(move |s| s.delete_service_profile(&irs_key, &sp_key))
-        .await;
+    let result = shard.store.delete_service_profile(&irs_key, &sp_key).await;
     deletion_response(shard, result, Response::empty(204)).await
 }
 
@@ -540,7 +511,7 @@ async fn profile_in(
     check_uuid("IRS", irs)?;
     check_uuid("service profile", sp)?;
     let key = sp.to_string();
-    match shard.store.read(move |s| s.get_service_profile(&key)).await {
+    match shard.store.get_service_profile(&key).await {
         Ok(Some(rec)) if rec.irs == irs => Ok(rec),
         Ok(_) => Err(error(404, "service profile not found in this IRS")),
         Err(e) => Err(store_error(&e)),
@@ -575,14 +546,14 @@ async fn put_public(shard: &Rc<Shard>, req: &Request, irs: &str, sp: &str, impu:
     let identity_xml = doc.xml;
     let result = shard
         .store
-        .write(move |s| s.put_public(&irs_key, &sp_key, &impu_key, &identity_xml))
+        .put_public(&irs_key, &sp_key, &impu_key, identity_xml)
         .await;
     written_response(shard, result, 200).await
 }
 
 async fn get_public_identity(shard: &Rc<Shard>, irs: &str, sp: &str, impu: &str) -> Response {
     let key = impu.to_string();
-    match shard.store.read(move |s| s.get_public(&key)).await {
+    match shard.store.get_public(&key).await {
         Ok(Some(rec)) if rec.irs == irs && rec.service_profile == sp => {
             Response::xml(200, rec.identity_xml)
         }
@@ -595,7 +566,7 @@ async fn delete_public(shard: &Rc<Shard>, irs: &str, sp: &str, impu: &str) -> Re
     let (irs_key, sp_key, impu_key) = (irs.to_string(), sp.to_string(), impu.to_string());
     let result = shard
         .store
-        .write(move |s| s.delete_public(&irs_key, &sp_key, &impu_key))
+        .delete_public(&irs_key, &sp_key, &impu_key)
         .await;
     deletion_response(
         shard,
@@ -619,7 +590,7 @@ async fn put_filter_criteria(shard: &Rc<Shard>, req: &Request, irs: &str, sp: &s
     let (irs_key, sp_key, xml_doc) = (irs.to_string(), sp.to_string(), doc.xml);
     let result = shard
         .store
-        .write(move |s| s.put_filter_criteria(&irs_key, &sp_key, &xml_doc, parts))
+        .put_filter_criteria(&irs_key, &sp_key, xml_doc, parts)
         .await;
     written_response(shard, result, 200).await
 }
@@ -641,7 +612,7 @@ async fn get_filter_criteria(shard: &Rc<Shard>, irs: &str, sp: &str) -> Response
 
 async fn public_redirect(shard: &Rc<Shard>, impu: &str, to_profile: bool) -> Response {
     let key = impu.to_string();
-    match shard.store.read(move |s| s.get_public(&key)).await {
+    match shard.store.get_public(&key).await {
         Ok(Some(rec)) => {
             let location = if to_profile {
                 format!("/irs/{}/service_profiles/{}", rec.irs, rec.service_profile)
@@ -659,8 +630,9 @@ async fn public_private_ids(shard: &Rc<Shard>, impu: &str) -> Response {
     let key = impu.to_string();
     let result = shard
         .store
-        .read(move |s| Ok(s.public_view(&key)?.map(|v| v.private_ids().to_vec())))
-        .await;
+        .public_view(&key)
+        .await
+        .map(|view| view.map(|v| v.private_ids().to_vec()));
     match result {
         Ok(Some(ids)) => json(200, &json!({"private_ids": ids})),
         Ok(None) => error(404, "public ID not found"),
@@ -704,11 +676,7 @@ fn list_public(shard: &Rc<Shard>, req: &Request) -> Reply {
         let mut first = true;
         loop {
             let cursor = after.clone();
-            let page = match shard
-                .store
-                .read(move |s| s.list_public(cursor.as_deref(), LISTING_PAGE))
-                .await
-            {
+            let page = match shard.store.list_public(cursor, LISTING_PAGE).await {
                 Ok(p) => p,
                 Err(e) => {
                     // The head is gone already: end the body early so the client sees a

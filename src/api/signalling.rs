@@ -73,7 +73,7 @@ async fn auth_entry(shard: &Rc<Shard>, impi: &str) -> Result<Option<Rc<AuthEntry
     let key = impi.to_string();
     let view = shard
         .store
-        .read(move |s| s.auth_view(&key))
+        .auth_view(&key)
         .await
         .map_err(|e| store_error(&e))?;
     let Some(view) = view else { return Ok(None) };
@@ -117,7 +117,7 @@ async fn public_entry(shard: &Rc<Shard>, impu: &str) -> Result<Option<Rc<PublicE
     let key = impu.to_string();
     let view = shard
         .store
-        .read(move |s| s.public_view(&key))
+        .public_view(&key)
         .await
         .map_err(|e| store_error(&e))?;
     let Some(view) = view else { return Ok(None) };
@@ -252,11 +252,7 @@ async fn aka_vector(
         };
         let key = impi.to_string();
         let last_used = next.saturating_sub(1);
-        match shard
-            .store
-            .write(move |s| s.set_aka_sqn(&key, last_used))
-            .await
-        {
+        match shard.store.set_aka_sqn(&key, last_used).await {
             Ok(w) if matches!(w.outcome, Outcome::NotFound(_)) => {
                 return error(404, "no AKA credentials for this private identity");
             }
@@ -320,7 +316,7 @@ async fn next_sqn(
     let key = impi.to_string();
     let written = shard
         .store
-        .write(move |s| s.reserve_sqn(&key, count))
+        .reserve_sqn(&key, count)
         .await
         .map_err(|e| store_error(&e))?;
     let Some(block) = written.outcome else {
@@ -385,7 +381,7 @@ async fn registration_status(shard: &Rc<Shard>, req: &Request, impi: &str) -> Re
     if !entry.impus.contains(impu.as_ref()) {
         // Unknown public identity (404) or one this IMPI may not use (403).
         let key = impu.to_string();
-        return match shard.store.read(move |s| s.get_public(&key)).await {
+        return match shard.store.get_public(&key).await {
             Ok(None) => error(404, "public identity not found"),
             Ok(Some(_)) => error(
                 403,
@@ -492,11 +488,7 @@ async fn reg_data_put(shard: &Rc<Shard>, req: &Request, impu: &str) -> Response 
     if transition.changed {
         let irs = entry.view.record.irs.clone();
         let record: RegistrationRecord = transition.next.clone();
-        let written = match shard
-            .store
-            .write(move |s| s.put_registration(&irs, record))
-            .await
-        {
+        let written = match shard.store.put_registration(&irs, record).await {
             Ok(w) => w,
             Err(e) => return store_error(&e),
         };

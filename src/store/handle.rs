@@ -1,515 +1,263 @@
-//! [`StoreHandle`]: how shards reach a [`Store`] without blocking.
+//! [`StoreHandle`]: the typed, asynchronous store operations shards await, whatever the backend.
 //!
-//! A call is a closure sent over a crossbeam channel to a store thread; the answer comes back
-//! on a `futures_channel` oneshot, which any executor can await (glommio wakes a task from a
-//! foreign thread through its notifier). Sending never blocks: the channels are unbounded and
-//! the handle itself refuses work beyond a queue capacity.
+//! Each operation takes its arguments, hands the work to the backend and returns a
+//! [`StoreReply`] future at once; nothing blocks the calling shard:
+//! - the embedded backend runs it as a closure over the synchronous [`Store`] on its threads
+//!   (reads on the reader pool, writes on the group-committing writer: [`StoreThreads`]);
+//! - the Cassandra backend spawns it on its tokio runtime, and the reply wakes the shard's task
+//!   when the queries are done.
 //!
-//! Reads go to a pool of reader threads sharing one queue. Writes go to one writer thread that
-//! commits in groups: it takes the first queued write, drains more (up to a limit), runs them
-//! all, calls [`Store::sync`] once, and only then answers them; a failed sync fails them all.
-//! One fsync thus covers every write that queued while the previous fsync ran.
-//!
-//! A future never hangs: if its job is dropped unanswered (store thread stopped or panicked),
-//! it resolves to [`StoreError::Unavailable`]. A job that waited in a queue longer than the
-//! queue timeout is answered [`StoreError::Timeout`] without being run.
+//! A failed or refused operation resolves to a [`super::StoreError`].
 
-use std::future::Future;
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use hearth_core::model::{
+    HssIrsRecord, IrsRecord, PrivateRecord, PublicRecord, RegistrationRecord, ServiceProfileRecord,
+};
 
-use crossbeam_channel::{Receiver, Sender};
-use futures_channel::oneshot;
+use super::threads::{StoreReply, StoreStats, StoreThreads};
+use super::{AuthView, PrivateUpdate, PublicView, SqnBlock, Written};
 
-use super::{Store, StoreError, StoreRead};
-
-/// Tuning of the store threads.
-#[derive(Debug, Clone)]
-pub struct StoreOptions {
-    /// Reader threads (at least one).
-    pub readers: usize,
-    /// Most writes committed by one sync.
-    pub write_batch_limit: usize,
-    /// Most jobs waiting in each queue (reads, writes); beyond it calls fail at once with
-    /// [`StoreError::Unavailable`] rather than queue without bound.
-    pub queue_capacity: usize,
-    /// A job that waited longer than this in its queue is answered [`StoreError::Timeout`]
-    /// without being run.
-    pub queue_timeout: Duration,
-}
-
-impl Default for StoreOptions {
-    fn default() -> Self {
-        StoreOptions {
-            readers: 2,
-            write_batch_limit: 256,
-            queue_capacity: 65_536,
-            queue_timeout: Duration::from_secs(5),
-        }
-    }
-}
-
-/// Counters of the store threads since start (for `/metrics`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct StoreStats {
-    /// Read jobs run.
-    pub reads: u64,
-    /// Write jobs run.
-    pub writes: u64,
-    /// Syncs called (one per group of writes).
-    pub syncs: u64,
-    /// Syncs that failed (each failed its whole group).
-    pub sync_failures: u64,
-    /// Jobs answered `Timeout` after waiting too long in a queue.
-    pub timeouts: u64,
-    /// Calls refused because a queue was full or the store was shut down.
-    pub rejected: u64,
-    /// Jobs that panicked (their callers got `Unavailable`).
-    pub panics: u64,
-}
-
-#[derive(Default)]
-struct Counters {
-    reads: AtomicU64,
-    writes: AtomicU64,
-    syncs: AtomicU64,
-    sync_failures: AtomicU64,
-    timeouts: AtomicU64,
-    rejected: AtomicU64,
-    panics: AtomicU64,
-}
-
-impl Counters {
-    fn bump(counter: &AtomicU64, by: u64) {
-        counter.fetch_add(by, Ordering::Relaxed);
-    }
-}
-
-/// A read job: runs against the store and answers its caller.
-trait ReadJob: Send {
-    fn enqueued_at(&self) -> Instant;
-    fn run(self: Box<Self>, store: &dyn StoreRead);
-    fn fail(self: Box<Self>, error: StoreError);
-}
-
-/// A write job: runs against the store and returns the answer to send once synced.
-trait WriteJob: Send {
-    fn enqueued_at(&self) -> Instant;
-    fn run(self: Box<Self>, store: &dyn Store) -> Box<dyn PendingReply>;
-    fn fail(self: Box<Self>, error: StoreError);
-}
-
-/// A write's answer held back until the group's sync finished.
-trait PendingReply: Send {
-    fn complete(self: Box<Self>, synced: Result<(), &StoreError>);
-}
-
-type ReplySender<R> = oneshot::Sender<Result<R, StoreError>>;
-
-struct Job<F, R> {
-    work: F,
-    reply: ReplySender<R>,
-    enqueued_at: Instant,
-}
-
-impl<F, R> ReadJob for Job<F, R>
-where
-    F: FnOnce(&dyn StoreRead) -> Result<R, StoreError> + Send,
-    R: Send,
-{
-    fn enqueued_at(&self) -> Instant {
-        self.enqueued_at
-    }
-
-    fn run(self: Box<Self>, store: &dyn StoreRead) {
-        let job = *self;
-        let result = (job.work)(store);
-        // The caller may have given up waiting; nothing to do then.
-        let _ = job.reply.send(result);
-    }
-
-    fn fail(self: Box<Self>, error: StoreError) {
-        let _ = self.reply.send(Err(error));
-    }
-}
-
-impl<F, R> WriteJob for Job<F, R>
-where
-    F: FnOnce(&dyn Store) -> Result<R, StoreError> + Send,
-    R: Send + 'static,
-{
-    fn enqueued_at(&self) -> Instant {
-        self.enqueued_at
-    }
-
-    fn run(self: Box<Self>, store: &dyn Store) -> Box<dyn PendingReply> {
-        let job = *self;
-        let result = (job.work)(store);
-        Box::new(Pending {
-            result,
-            reply: job.reply,
-        })
-    }
-
-    fn fail(self: Box<Self>, error: StoreError) {
-        let _ = self.reply.send(Err(error));
-    }
-}
-
-struct Pending<R> {
-    result: Result<R, StoreError>,
-    reply: ReplySender<R>,
-}
-
-impl<R: Send> PendingReply for Pending<R> {
-    fn complete(self: Box<Self>, synced: Result<(), &StoreError>) {
-        let answer = match (self.result, synced) {
-            (Ok(value), Ok(())) => Ok(value),
-            (Ok(_), Err(sync_error)) => Err(sync_error.clone()),
-            (Err(error), _) => Err(error),
-        };
-        let _ = self.reply.send(answer);
-    }
-}
-
-enum ReaderMsg {
-    Job(Box<dyn ReadJob>),
-    Stop,
-}
-
-enum WriterMsg {
-    Job(Box<dyn WriteJob>),
-    Stop,
-}
-
-/// The answer to a call through a [`StoreHandle`]: a future of the closure's result. The job is
-/// queued when the call is made, not when the future is first polled.
-#[must_use = "the store call's result is only known by awaiting it"]
-pub struct StoreReply<R> {
-    state: ReplyState<R>,
-}
-
-enum ReplyState<R> {
-    Refused(Option<StoreError>),
-    Waiting(oneshot::Receiver<Result<R, StoreError>>),
-}
-
-impl<R> Future for StoreReply<R> {
-    type Output = Result<R, StoreError>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match &mut self.get_mut().state {
-            ReplyState::Refused(error) => Poll::Ready(Err(error.take().unwrap_or_else(|| {
-                StoreError::Unavailable("store reply polled after completion".to_owned())
-            }))),
-            ReplyState::Waiting(receiver) => match Pin::new(receiver).poll(cx) {
-                Poll::Ready(Ok(answer)) => Poll::Ready(answer),
-                Poll::Ready(Err(oneshot::Canceled)) => Poll::Ready(Err(StoreError::Unavailable(
-                    "the store thread dropped the request (stopped or failed)".to_owned(),
-                ))),
-                Poll::Pending => Poll::Pending,
-            },
-        }
-    }
-}
-
-struct Shared {
-    reads: Sender<ReaderMsg>,
-    writes: Sender<WriterMsg>,
-    options: StoreOptions,
-    closed: AtomicBool,
-    threads: Mutex<Vec<JoinHandle<()>>>,
-    store: Arc<dyn Store>,
-    counters: Arc<Counters>,
-}
-
-/// Asynchronous access to a [`Store`] from any executor. Cheap to clone; every shard holds one.
+/// Asynchronous access to the store from any executor. Cheap to clone; every shard holds one.
 #[derive(Clone)]
 pub struct StoreHandle {
-    shared: Arc<Shared>,
+    backend: Backend,
+}
+
+#[derive(Clone)]
+enum Backend {
+    Embedded(StoreThreads),
+}
+
+/// Runs `$call` (a method of the store, called with the owned arguments) as a read or a write on
+/// the backend. The arguments are moved into the work, so each must be owned already.
+macro_rules! dispatch {
+    ($self:ident, $kind:ident, |$s:ident| $call:expr) => {
+        match &$self.backend {
+            Backend::Embedded(threads) => threads.$kind(move |$s| $call),
+        }
+    };
 }
 
 impl StoreHandle {
-    /// Starts the store threads with `readers` reader threads and default options.
-    pub fn start(store: Arc<dyn Store>, readers: usize) -> StoreHandle {
-        StoreHandle::start_with(
-            store,
-            StoreOptions {
-                readers,
-                ..StoreOptions::default()
-            },
-        )
-    }
-
-    /// Starts the store threads.
-    pub fn start_with(store: Arc<dyn Store>, options: StoreOptions) -> StoreHandle {
-        let options = StoreOptions {
-            readers: options.readers.max(1),
-            write_batch_limit: options.write_batch_limit.max(1),
-            queue_capacity: options.queue_capacity.max(1),
-            queue_timeout: options.queue_timeout,
-        };
-        // Unbounded channels: a send never blocks a shard, and when the receiving thread is
-        // gone the queued jobs are dropped, which resolves their futures as Unavailable.
-        let (read_tx, read_rx) = crossbeam_channel::unbounded::<ReaderMsg>();
-        let (write_tx, write_rx) = crossbeam_channel::unbounded::<WriterMsg>();
-        let counters = Arc::new(Counters::default());
-        let mut threads = Vec::with_capacity(options.readers + 1);
-
-        for index in 0..options.readers {
-            let rx = read_rx.clone();
-            let store = Arc::clone(&store);
-            let counters = Arc::clone(&counters);
-            let timeout = options.queue_timeout;
-            let spawned = std::thread::Builder::new()
-                .name(format!("hearth-store-r{index}"))
-                .spawn(move || reader_loop(&rx, &*store, &counters, timeout));
-            match spawned {
-                Ok(thread) => threads.push(thread),
-                Err(e) => tracing::error!("cannot start store reader thread {index}: {e}"),
-            }
-        }
-        drop(read_rx);
-
-        let writer_store = Arc::clone(&store);
-        let writer_counters = Arc::clone(&counters);
-        let batch_limit = options.write_batch_limit;
-        let timeout = options.queue_timeout;
-        let spawned = std::thread::Builder::new()
-            .name("hearth-store-w".to_owned())
-            .spawn(move || {
-                writer_loop(
-                    &write_rx,
-                    &*writer_store,
-                    &writer_counters,
-                    batch_limit,
-                    timeout,
-                );
-            });
-        match spawned {
-            Ok(thread) => threads.push(thread),
-            // The receiver went down with the closure: writes fail as Unavailable.
-            Err(e) => tracing::error!("cannot start store writer thread: {e}"),
-        }
-
+    /// A handle on the embedded backend's threads.
+    pub fn embedded(threads: StoreThreads) -> StoreHandle {
         StoreHandle {
-            shared: Arc::new(Shared {
-                reads: read_tx,
-                writes: write_tx,
-                options,
-                closed: AtomicBool::new(false),
-                threads: Mutex::new(threads),
-                store,
-                counters,
-            }),
+            backend: Backend::Embedded(threads),
         }
     }
 
-    /// Runs `work` on a reader thread. Each store call inside `work` sees one consistent state;
-    /// several calls may see writes made between them.
-    pub fn read<R, F>(&self, work: F) -> StoreReply<R>
-    where
-        F: FnOnce(&dyn StoreRead) -> Result<R, StoreError> + Send + 'static,
-        R: Send + 'static,
-    {
-        let (reply, receiver) = oneshot::channel();
-        let job = Box::new(Job {
-            work,
-            reply,
-            enqueued_at: Instant::now(),
-        });
-        let queued = self.admit(self.shared.reads.len()).and_then(|()| {
-            self.shared
-                .reads
-                .try_send(ReaderMsg::Job(job))
-                .map_err(|_| stopped())
-        });
-        self.reply(queued, receiver)
-    }
-
-    /// Runs `work` on the writer thread; the answer comes after the sync that made the write
-    /// durable (group commit), or is the sync's error if that failed.
-    pub fn write<R, F>(&self, work: F) -> StoreReply<R>
-    where
-        F: FnOnce(&dyn Store) -> Result<R, StoreError> + Send + 'static,
-        R: Send + 'static,
-    {
-        let (reply, receiver) = oneshot::channel();
-        let job = Box::new(Job {
-            work,
-            reply,
-            enqueued_at: Instant::now(),
-        });
-        let queued = self.admit(self.shared.writes.len()).and_then(|()| {
-            self.shared
-                .writes
-                .try_send(WriterMsg::Job(job))
-                .map_err(|_| stopped())
-        });
-        self.reply(queued, receiver)
-    }
-
-    /// Counters since start.
+    /// Counters of the backend since start.
     pub fn stats(&self) -> StoreStats {
-        let c = &self.shared.counters;
-        let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
-        StoreStats {
-            reads: get(&c.reads),
-            writes: get(&c.writes),
-            syncs: get(&c.syncs),
-            sync_failures: get(&c.sync_failures),
-            timeouts: get(&c.timeouts),
-            rejected: get(&c.rejected),
-            panics: get(&c.panics),
+        match &self.backend {
+            Backend::Embedded(threads) => threads.stats(),
         }
     }
 
-    /// Stops the store threads after they finished the jobs queued so far, then syncs the store
-    /// once more. Later calls resolve to [`StoreError::Unavailable`]. Blocks: call it from the
-    /// main thread after the shards stopped. A second call returns at once.
+    /// Finishes the work handed over so far, makes it durable, and refuses later calls with
+    /// [`StoreError::Unavailable`]. Blocks: call it from the main thread after the shards
+    /// stopped.
     pub fn shutdown(&self) {
-        if self.shared.closed.swap(true, Ordering::AcqRel) {
-            return;
+        match &self.backend {
+            Backend::Embedded(threads) => threads.shutdown(),
         }
-        // Stop messages queue behind the jobs already sent, so those jobs still run.
-        let _ = self.shared.writes.send(WriterMsg::Stop);
-        for _ in 0..self.shared.options.readers {
-            let _ = self.shared.reads.send(ReaderMsg::Stop);
-        }
-        let threads = std::mem::take(
-            &mut *self
-                .shared
-                .threads
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
-        for thread in threads {
-            if thread.join().is_err() {
-                tracing::error!("a store thread panicked");
+    }
+
+    // ------------------------------------------------------------------------------ reads
+
+    /// The private identity's record.
+    pub fn get_private(&self, impi: &str) -> StoreReply<Option<PrivateRecord>> {
+        let impi = impi.to_owned();
+        dispatch!(self, read, |s| s.get_private(&impi))
+    }
+
+    /// The implicit registration set's record.
+    pub fn get_irs(&self, irs: &str) -> StoreReply<Option<IrsRecord>> {
+        let irs = irs.to_owned();
+        dispatch!(self, read, |s| s.get_irs(&irs))
+    }
+
+    /// The service profile's record.
+    pub fn get_service_profile(&self, sp: &str) -> StoreReply<Option<ServiceProfileRecord>> {
+        let sp = sp.to_owned();
+        dispatch!(self, read, |s| s.get_service_profile(&sp))
+    }
+
+    /// The public identity's record.
+    pub fn get_public(&self, impu: &str) -> StoreReply<Option<PublicRecord>> {
+        let impu = impu.to_owned();
+        dispatch!(self, read, |s| s.get_public(&impu))
+    }
+
+    /// The public identities of every service profile of the IRS, in the IRS's order; `None`
+    /// when the IRS does not exist.
+    pub fn irs_public_ids(&self, irs: &str) -> StoreReply<Option<Vec<String>>> {
+        let irs = irs.to_owned();
+        dispatch!(self, read, |s| {
+            let Some(record) = s.get_irs(&irs)? else {
+                return Ok(None);
+            };
+            let mut ids = Vec::new();
+            for sp in &record.service_profiles {
+                if let Some(profile) = s.get_service_profile(sp)? {
+                    ids.extend(profile.public_ids);
+                }
             }
-        }
-        if let Err(e) = self.shared.store.sync() {
-            tracing::error!("final store sync failed: {e}");
-        }
+            Ok(Some(ids))
+        })
     }
 
-    fn admit(&self, queued: usize) -> Result<(), StoreError> {
-        let refusal = if self.shared.closed.load(Ordering::Acquire) {
-            StoreError::Unavailable("the store is shut down".to_owned())
-        } else if queued >= self.shared.options.queue_capacity {
-            StoreError::Unavailable(format!("the store queue is full ({queued} jobs waiting)"))
-        } else {
-            return Ok(());
-        };
-        Counters::bump(&self.shared.counters.rejected, 1);
-        Err(refusal)
-    }
-
-    fn reply<R>(
+    /// A page of public identities after `after` (see [`super::StoreRead::list_public`]).
+    pub fn list_public(
         &self,
-        queued: Result<(), StoreError>,
-        receiver: oneshot::Receiver<Result<R, StoreError>>,
-    ) -> StoreReply<R> {
-        StoreReply {
-            state: match queued {
-                Ok(()) => ReplyState::Waiting(receiver),
-                Err(error) => ReplyState::Refused(Some(error)),
-            },
-        }
+        after: Option<String>,
+        limit: usize,
+    ) -> StoreReply<Vec<(String, PublicRecord)>> {
+        dispatch!(self, read, |s| s.list_public(after.as_deref(), limit))
     }
-}
 
-fn stopped() -> StoreError {
-    StoreError::Unavailable("the store threads have stopped".to_owned())
-}
-
-fn expired(enqueued_at: Instant, timeout: Duration) -> bool {
-    enqueued_at.elapsed() > timeout
-}
-
-fn reader_loop(
-    queue: &Receiver<ReaderMsg>,
-    store: &dyn StoreRead,
-    counters: &Counters,
-    timeout: Duration,
-) {
-    while let Ok(ReaderMsg::Job(job)) = queue.recv() {
-        if expired(job.enqueued_at(), timeout) {
-            Counters::bump(&counters.timeouts, 1);
-            job.fail(StoreError::Timeout);
-            continue;
-        }
-        // A panicking job drops its reply sender (its caller sees Unavailable); the thread
-        // lives on for the others.
-        if catch_unwind(AssertUnwindSafe(|| job.run(store))).is_err() {
-            Counters::bump(&counters.panics, 1);
-            tracing::error!("a store read job panicked");
-        }
-        Counters::bump(&counters.reads, 1);
+    /// The private identity's credentials and public identities.
+    pub fn auth_view(&self, impi: &str) -> StoreReply<Option<AuthView>> {
+        let impi = impi.to_owned();
+        dispatch!(self, read, |s| s.auth_view(&impi))
     }
-}
 
-fn writer_loop(
-    queue: &Receiver<WriterMsg>,
-    store: &dyn Store,
-    counters: &Counters,
-    batch_limit: usize,
-    timeout: Duration,
-) {
-    let mut stopping = false;
-    let mut group = Vec::with_capacity(batch_limit);
-    while !stopping {
-        match queue.recv() {
-            Ok(WriterMsg::Job(job)) => group.push(job),
-            Ok(WriterMsg::Stop) | Err(_) => break,
-        }
-        while group.len() < batch_limit {
-            match queue.try_recv() {
-                Ok(WriterMsg::Job(job)) => group.push(job),
-                Ok(WriterMsg::Stop) => {
-                    stopping = true;
-                    break;
-                }
-                Err(_) => break,
-            }
-        }
+    /// The public identity with its IRS, service profiles and registration state.
+    pub fn public_view(&self, impu: &str) -> StoreReply<Option<PublicView>> {
+        let impu = impu.to_owned();
+        dispatch!(self, read, |s| s.public_view(&impu))
+    }
 
-        let mut pending = Vec::with_capacity(group.len());
-        for job in group.drain(..) {
-            if expired(job.enqueued_at(), timeout) {
-                Counters::bump(&counters.timeouts, 1);
-                job.fail(StoreError::Timeout);
-                continue;
-            }
-            match catch_unwind(AssertUnwindSafe(|| job.run(store))) {
-                Ok(reply) => pending.push(reply),
-                Err(_) => {
-                    Counters::bump(&counters.panics, 1);
-                    tracing::error!("a store write job panicked");
-                }
-            }
-        }
-        if pending.is_empty() {
-            continue;
-        }
-        Counters::bump(&counters.writes, pending.len() as u64);
-        Counters::bump(&counters.syncs, 1);
-        let synced = catch_unwind(AssertUnwindSafe(|| store.sync())).unwrap_or_else(|_| {
-            Err(StoreError::Unavailable(
-                "the store sync panicked".to_owned(),
-            ))
-        });
-        if let Err(e) = &synced {
-            Counters::bump(&counters.sync_failures, 1);
-            tracing::error!("store sync failed; failing {} writes: {e}", pending.len());
-        }
-        for reply in pending {
-            reply.complete(synced.as_ref().map(|_| ()));
-        }
+    /// HSS mode: the cached IRS of `impu`, unless expired by `now` (UNIX seconds).
+    #[allow(dead_code)] // HSS mode's handlers (src/api) are being written
+    pub fn get_hss_irs(&self, impu: &str, now: u64) -> StoreReply<Option<HssIrsRecord>> {
+        let impu = impu.to_owned();
+        dispatch!(self, read, |s| s.get_hss_irs(&impu, now))
+    }
+
+    /// HSS mode: the unexpired cached IRSs that `impi` registered.
+    #[allow(dead_code)] // HSS mode's handlers (src/api) are being written
+    pub fn hss_irs_of_impi(&self, impi: &str, now: u64) -> StoreReply<Vec<HssIrsRecord>> {
+        let impi = impi.to_owned();
+        dispatch!(self, read, |s| s.hss_irs_of_impi(&impi, now))
+    }
+
+    // ------------------------------------------------------------------------------ writes
+
+    /// See [`super::Store::put_private`].
+    pub fn put_private(&self, impi: &str, update: PrivateUpdate) -> StoreReply<Written> {
+        let impi = impi.to_owned();
+        dispatch!(self, write, |s| s.put_private(&impi, update))
+    }
+
+    /// See [`super::Store::delete_private`].
+    pub fn delete_private(&self, impi: &str) -> StoreReply<Written> {
+        let impi = impi.to_owned();
+        dispatch!(self, write, |s| s.delete_private(&impi))
+    }
+
+    /// See [`super::Store::associate`].
+    pub fn associate(&self, impi: &str, irs: &str) -> StoreReply<Written> {
+        let (impi, irs) = (impi.to_owned(), irs.to_owned());
+        dispatch!(self, write, |s| s.associate(&impi, &irs))
+    }
+
+    /// See [`super::Store::dissociate`].
+    pub fn dissociate(&self, impi: &str, irs: &str) -> StoreReply<Written> {
+        let (impi, irs) = (impi.to_owned(), irs.to_owned());
+        dispatch!(self, write, |s| s.dissociate(&impi, &irs))
+    }
+
+    /// See [`super::Store::create_irs`].
+    pub fn create_irs(&self, irs: &str) -> StoreReply<Written> {
+        let irs = irs.to_owned();
+        dispatch!(self, write, |s| s.create_irs(&irs))
+    }
+
+    /// See [`super::Store::delete_irs`].
+    pub fn delete_irs(&self, irs: &str) -> StoreReply<Written> {
+        let irs = irs.to_owned();
+        dispatch!(self, write, |s| s.delete_irs(&irs))
+    }
+
+    /// See [`super::Store::create_service_profile`].
+    pub fn create_service_profile(&self, irs: &str, sp: &str) -> StoreReply<Written> {
+        let (irs, sp) = (irs.to_owned(), sp.to_owned());
+        dispatch!(self, write, |s| s.create_service_profile(&irs, &sp))
+    }
+
+    /// See [`super::Store::delete_service_profile`].
+    pub fn delete_service_profile(&self, irs: &str, sp: &str) -> StoreReply<Written> {
+        let (irs, sp) = (irs.to_owned(), sp.to_owned());
+        dispatch!(self, write, |s| s.delete_service_profile(&irs, &sp))
+    }
+
+    /// See [`super::Store::put_public`].
+    pub fn put_public(
+        &self,
+        irs: &str,
+        sp: &str,
+        impu: &str,
+        identity_xml: String,
+    ) -> StoreReply<Written> {
+        let (irs, sp, impu) = (irs.to_owned(), sp.to_owned(), impu.to_owned());
+        dispatch!(self, write, |s| s.put_public(
+            &irs,
+            &sp,
+            &impu,
+            &identity_xml
+        ))
+    }
+
+    /// See [`super::Store::delete_public`].
+    pub fn delete_public(&self, irs: &str, sp: &str, impu: &str) -> StoreReply<Written> {
+        let (irs, sp, impu) = (irs.to_owned(), sp.to_owned(), impu.to_owned());
+        dispatch!(self, write, |s| s.delete_public(&irs, &sp, &impu))
+    }
+
+    /// See [`super::Store::put_filter_criteria`].
+    pub fn put_filter_criteria(
+        &self,
+        irs: &str,
+        sp: &str,
+        filter_xml: String,
+        filter_parts: Vec<String>,
+    ) -> StoreReply<Written> {
+        let (irs, sp) = (irs.to_owned(), sp.to_owned());
+        dispatch!(self, write, |s| s.put_filter_criteria(
+            &irs,
+            &sp,
+            &filter_xml,
+            filter_parts
+        ))
+    }
+
+    /// See [`super::Store::put_registration`].
+    pub fn put_registration(&self, irs: &str, record: RegistrationRecord) -> StoreReply<Written> {
+        let irs = irs.to_owned();
+        dispatch!(self, write, |s| s.put_registration(&irs, record))
+    }
+
+    /// See [`super::Store::set_aka_sqn`].
+    pub fn set_aka_sqn(&self, impi: &str, sqn: u64) -> StoreReply<Written> {
+        let impi = impi.to_owned();
+        dispatch!(self, write, |s| s.set_aka_sqn(&impi, sqn))
+    }
+
+    /// See [`super::Store::reserve_sqn`].
+    pub fn reserve_sqn(&self, impi: &str, count: u64) -> StoreReply<Written<Option<SqnBlock>>> {
+        let impi = impi.to_owned();
+        dispatch!(self, write, |s| s.reserve_sqn(&impi, count))
+    }
+
+    /// See [`super::Store::put_hss_irs`].
+    #[allow(dead_code)] // HSS mode's handlers (src/api) are being written
+    pub fn put_hss_irs(&self, record: HssIrsRecord) -> StoreReply<Written> {
+        dispatch!(self, write, |s| s.put_hss_irs(record))
+    }
+
+    /// See [`super::Store::delete_hss_irs`].
+    #[allow(dead_code)] // HSS mode's handlers (src/api) are being written
+    pub fn delete_hss_irs(&self, impu: &str) -> StoreReply<Written<Option<HssIrsRecord>>> {
+        let impu = impu.to_owned();
+        dispatch!(self, write, |s| s.delete_hss_irs(&impu))
     }
 }

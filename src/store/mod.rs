@@ -15,6 +15,7 @@
 
 mod embedded;
 mod handle;
+mod threads;
 
 #[cfg(test)]
 mod tests;
@@ -29,7 +30,8 @@ use hearth_core::model::{
 pub use embedded::EmbeddedStore;
 pub use handle::StoreHandle;
 #[cfg(test)]
-pub use handle::StoreOptions;
+pub use threads::StoreOptions;
+pub use threads::StoreThreads;
 
 /// Longest key (identity or id) a store accepts, in bytes. Identities are limited to
 /// `MAX_IDENTITY_LEN` by the API layer; this bound keeps every key far inside what any backend

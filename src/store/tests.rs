@@ -1255,7 +1255,7 @@ fn concurrent_writes_through_handle_are_all_persisted() {
     let per_thread = 50;
     {
         let store: Arc<dyn Store> = Arc::new(open(&dir));
-        let handle = StoreHandle::start(store, 2);
+        let handle = StoreThreads::start(store, 2);
         block_on(handle.write(|s| s.create_irs("irs-1"))).unwrap();
         block_on(handle.write(|s| s.create_service_profile("irs-1", "sp-1"))).unwrap();
 
@@ -1327,7 +1327,7 @@ fn concurrent_writes_through_handle_are_all_persisted() {
 fn group_commit_covers_queued_writes_with_one_sync() {
     let dir = TempDir::new("handle-group");
     let store = Arc::new(Instrumented::new(open(&dir), Duration::from_millis(20)));
-    let handle = StoreHandle::start_with(
+    let handle = StoreThreads::start_with(
         Arc::clone(&store) as Arc<dyn Store>,
         StoreOptions {
             write_batch_limit: 10,
@@ -1386,7 +1386,7 @@ fn group_commit_covers_queued_writes_with_one_sync() {
 fn failed_sync_fails_every_write_of_the_group() {
     let dir = TempDir::new("handle-sync-fail");
     let store = Arc::new(Instrumented::new(open(&dir), Duration::ZERO));
-    let handle = StoreHandle::start(Arc::clone(&store) as Arc<dyn Store>, 1);
+    let handle = StoreThreads::start(Arc::clone(&store) as Arc<dyn Store>, 1);
 
     store.fail_sync.store(true, Ordering::SeqCst);
     let (gate, body) = Gate::new();
@@ -1415,7 +1415,7 @@ fn failed_sync_fails_every_write_of_the_group() {
 fn reads_run_on_the_pool_and_writes_answer_after_sync() {
     let dir = TempDir::new("handle-read");
     let store = Arc::new(Instrumented::new(open(&dir), Duration::ZERO));
-    let handle = StoreHandle::start(Arc::clone(&store) as Arc<dyn Store>, 3);
+    let handle = StoreThreads::start(Arc::clone(&store) as Arc<dyn Store>, 3);
     provision(&*store, "alice", "irs-1", "sp-1", &["sip:a@x"]);
     let syncs_before = store.syncs.load(Ordering::SeqCst);
 
@@ -1444,7 +1444,7 @@ fn reads_run_on_the_pool_and_writes_answer_after_sync() {
 fn shutdown_finishes_queued_jobs_then_refuses() {
     let dir = TempDir::new("handle-shutdown");
     let store: Arc<dyn Store> = Arc::new(open(&dir));
-    let handle = StoreHandle::start(store, 2);
+    let handle = StoreThreads::start(store, 2);
 
     let (gate, body) = Gate::new();
     let blocker = handle.write(move |_| {
@@ -1480,7 +1480,7 @@ fn shutdown_finishes_queued_jobs_then_refuses() {
 fn dropped_handle_stops_threads_and_panicking_jobs_do_not_kill_them() {
     let dir = TempDir::new("handle-panic");
     let store: Arc<dyn Store> = Arc::new(open(&dir));
-    let handle = StoreHandle::start(Arc::clone(&store), 1);
+    let handle = StoreThreads::start(Arc::clone(&store), 1);
 
     let panicked: Result<(), StoreError> = block_on(handle.read(|_| panic!("job bug")));
     assert!(matches!(panicked, Err(StoreError::Unavailable(_))));
@@ -1517,7 +1517,7 @@ fn dropped_handle_stops_threads_and_panicking_jobs_do_not_kill_them() {
 fn jobs_that_wait_too_long_time_out_and_full_queues_refuse() {
     let dir = TempDir::new("handle-timeout");
     let store: Arc<dyn Store> = Arc::new(open(&dir));
-    let handle = StoreHandle::start_with(
+    let handle = StoreThreads::start_with(
         store,
         StoreOptions {
             readers: 1,
@@ -1567,7 +1567,7 @@ fn jobs_that_wait_too_long_time_out_and_full_queues_refuse() {
 fn a_glommio_executor_awaits_store_replies() {
     let dir = TempDir::new("handle-glommio");
     let store: Arc<dyn Store> = Arc::new(open(&dir));
-    let handle = StoreHandle::start(store, 1);
+    let handle = StoreThreads::start(store, 1);
     let shard_handle = handle.clone();
     let executor = glommio::LocalExecutorBuilder::default()
         .name("store-test-shard")
@@ -1599,7 +1599,7 @@ fn crash_child() {
         return;
     };
     let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(Path::new(&dir)).unwrap());
-    let handle = StoreHandle::start(store, 1);
+    let handle = StoreThreads::start(store, 1);
     block_on(handle.write(|s| {
         let mut update = digest("h");
         update.aka = AkaUpdate::Set(aka("465b5ce8b199b49faa5f0a2ee238a6bc", 0));
