@@ -228,7 +228,7 @@ async fn public_identity_for(
     let now = unix_now();
     let cached = shard
         .store
-        .read(move |s| s.hss_irs_of_impi(&key, now))
+        .hss_irs_of_impi(&key, now)
         .await
         .map_err(|e| store_error(&e))?;
     Ok(cached
@@ -457,7 +457,7 @@ async fn cached_irs(shard: &Rc<Shard>, impu: &str) -> Result<Option<HssIrsRecord
     let now = unix_now();
     shard
         .store
-        .read(move |s| s.get_hss_irs(&key, now))
+        .get_hss_irs(&key, now)
         .await
         .map_err(|e| store_error(&e))
 }
@@ -639,7 +639,7 @@ async fn apply_assignment(
         | ServerAssignmentType::AdministrativeDeregistration => {
             // The user is gone from this S-CSCF: drop what we knew.
             let key = impu.to_owned();
-            if let Err(e) = shard.store.write(move |s| s.delete_hss_irs(&key)).await {
+            if let Err(e) = shard.store.delete_hss_irs(&key).await {
                 return store_error(&e);
             }
             let empty = HssIrsRecord::default();
@@ -746,7 +746,7 @@ fn charging_lists(charging: &ChargingInformation) -> (Vec<String>, Vec<String>) 
 async fn store_irs(shard: &Rc<Shard>, record: HssIrsRecord) -> Result<(), Response> {
     shard
         .store
-        .write(move |s| s.put_hss_irs(record))
+        .put_hss_irs(record)
         .await
         .map(|_| ())
         .map_err(|e| store_error(&e))
@@ -836,18 +836,13 @@ async fn deregister(shard: &Rc<Shard>, rtr: &Rtr) -> CxResult {
     };
     for (is_private, identity) in lookups {
         let found = if is_private {
-            shard
-                .store
-                .read(move |s| s.hss_irs_of_impi(&identity, now))
-                .await
+            shard.store.hss_irs_of_impi(&identity, now).await
         } else {
             shard
                 .store
-                .read(move |s| {
-                    s.get_hss_irs(&identity, now)
-                        .map(|r| r.into_iter().collect())
-                })
+                .get_hss_irs(&identity, now)
                 .await
+                .map(|r| r.into_iter().collect())
         };
         match found {
             Ok(found) => {
@@ -901,7 +896,7 @@ async fn deregister(shard: &Rc<Shard>, rtr: &Rtr) -> CxResult {
         }
     }
     for key in records.into_keys() {
-        if let Err(e) = shard.store.write(move |s| s.delete_hss_irs(&key)).await {
+        if let Err(e) = shard.store.delete_hss_irs(&key).await {
             tracing::warn!(error = %e, "RTR: cannot drop the cached registration");
             return CxResult::Base(result::UNABLE_TO_COMPLY);
         }
@@ -932,11 +927,7 @@ async fn push_profile(shard: &Rc<Shard>, message: Message) -> Option<Message> {
 async fn update_profile(shard: &Rc<Shard>, ppr: &Ppr) -> CxResult {
     let impi = ppr.user_name.clone();
     let now = unix_now();
-    let records = match shard
-        .store
-        .read(move |s| s.hss_irs_of_impi(&impi, now))
-        .await
-    {
+    let records = match shard.store.hss_irs_of_impi(&impi, now).await {
         Ok(r) => r,
         Err(e) => {
             tracing::warn!(error = %e, "PPR: cannot read the cache");
@@ -1015,7 +1006,7 @@ async fn update_profile(shard: &Rc<Shard>, ppr: &Ppr) -> CxResult {
         }
     }
     for record in updated {
-        if let Err(e) = shard.store.write(move |s| s.put_hss_irs(record)).await {
+        if let Err(e) = shard.store.put_hss_irs(record).await {
             tracing::warn!(error = %e, "PPR: cannot update the cache");
             return CxResult::Base(result::UNABLE_TO_COMPLY);
         }
