@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod sim;
+
 /// A running server.
 pub struct Server {
     child: Option<Child>,
@@ -123,6 +125,18 @@ impl Server {
         }
     }
 
+    /// A signalling request with extra headers.
+    pub fn sig_with_headers(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<(&str, &str)>,
+    ) -> Answer {
+        self.request_with(self.sig, method, path, headers, body)
+            .expect("signalling request")
+    }
+
     fn request(
         &self,
         addr: SocketAddr,
@@ -130,8 +144,22 @@ impl Server {
         path: &str,
         body: Option<(&str, &str)>,
     ) -> Result<Answer, ureq::Error> {
+        self.request_with(addr, method, path, &[], body)
+    }
+
+    fn request_with(
+        &self,
+        addr: SocketAddr,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<(&str, &str)>,
+    ) -> Result<Answer, ureq::Error> {
         let url = format!("http://{addr}{path}");
-        let req = ureq::http::Request::builder().method(method).uri(&url);
+        let mut req = ureq::http::Request::builder().method(method).uri(&url);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
         let mut resp = match body {
             Some((ctype, text)) => self.agent.run(
                 req.header("Content-Type", ctype)
