@@ -412,7 +412,10 @@ impl Config {
 
     /// Our Diameter realm (Origin-Realm).
     pub fn origin_realm(&self) -> &str {
-        self.hss.origin_realm.as_deref().unwrap_or(&self.home_domain)
+        self.hss
+            .origin_realm
+            .as_deref()
+            .unwrap_or(&self.home_domain)
     }
 
     /// The HSS's realm (Destination-Realm).
