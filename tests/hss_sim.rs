@@ -782,6 +782,19 @@ fn uar_lir_and_sar_answers_from_a_population_file() {
         None,
     );
     assert_eq!(saa.result, tgpp(5001));
+
+    // The control API's refusals.
+    assert_eq!(sim.get("/subscriber/nobody%40example.com").0, 404);
+    assert_eq!(sim.get("/nothing-here").0, 404);
+    let (status, body) = sim.post("/ppr", &serde_json::json!({"impi": "nobody"}));
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = sim.post(
+        "/rtr",
+        &serde_json::json!({"impis": ["alice@example.com"], "reason": "NOPE"}),
+    );
+    assert_eq!(status, 400, "{body}");
+    let (status, _) = sim.post("/stats", &serde_json::json!({}));
+    assert_eq!(status, 405);
 }
 
 #[test]
