@@ -488,10 +488,11 @@ impl Driver {
             let _ = self.peer.send_answer(token, answer);
         } else {
             shared.stats.delayed();
-            self.delayed.insert(
-                (now.saturating_add(delay_ms), self.next_delayed),
-                (token, answer),
-            );
+            // `now` is whole milliseconds rounded down: one more makes the delay at least the
+            // one asked for.
+            let due = now.saturating_add(delay_ms).saturating_add(1);
+            self.delayed
+                .insert((due, self.next_delayed), (token, answer));
             self.next_delayed += 1;
         }
     }
