@@ -13,6 +13,7 @@
 //! Writes report what they changed as [`Affected`] IMPIs and IMPUs: the keys of the derived views
 //! ([`AuthView`], [`PublicView`]) that shards cache and must drop.
 
+pub mod cassandra;
 mod embedded;
 mod handle;
 mod threads;
