@@ -1,10 +1,12 @@
 //! The `hearth` binary: the shell around `hearth-core`.
 //!
-//! `hearth serve` runs the shard-per-core server; `hearth tools ...` runs the key tools.
+//! `hearth serve` runs the shard-per-core server; `hearth tools ...` runs the key tools;
+//! `hearth hss-sim` runs the HSS simulator (a Diameter test and load peer).
 
 mod api;
 mod config;
 mod engine;
+mod hsssim;
 mod store;
 mod tools;
 
@@ -47,6 +49,9 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
     },
+    /// A Diameter HSS simulator (Cx and Zh) for tests and load: generated or file population,
+    /// latency and error injection, PPR/RTR on command (see README, "HSS simulator").
+    HssSim(hsssim::HssSimArgs),
 }
 
 /// Options of `hearth schema`.
@@ -125,6 +130,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Tools { args } => ExitCode::from(tools::run(&args)),
+        Command::HssSim(args) => hsssim::run(args),
         Command::CredentialSecrets { config } => match credential_secrets(&config) {
             Ok(lines) => {
                 print!("{lines}");
