@@ -32,6 +32,8 @@ pub use embedded::EmbeddedStore;
 pub use handle::StoreHandle;
 #[cfg(test)]
 pub use threads::StoreOptions;
+#[cfg(test)]
+pub use threads::StoreReply;
 pub use threads::StoreThreads;
 
 /// Longest key (identity or id) a store accepts, in bytes. Identities are limited to

@@ -13,6 +13,8 @@
 
 mod client;
 pub mod schema;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -1608,11 +1610,16 @@ impl CassandraStore {
                 changes.add(&self.q.cache_impu_delete, (impu.clone(),));
             }
         }
+        let rewritten = keep.default_impu() == Some(key);
         for impi in &old.private_ids {
-            changes.add(
-                &self.q.cache_mapping_remove,
-                (vec![key.to_owned()], impi.clone()),
-            );
+            // A removal and an addition of the same element in one batch share a timestamp,
+            // and the removal would win: leave alone what the new record writes again.
+            if !(rewritten && keep.private_ids.contains(impi)) {
+                changes.add(
+                    &self.q.cache_mapping_remove,
+                    (vec![key.to_owned()], impi.clone()),
+                );
+            }
         }
         if keep.default_impu() != Some(key) {
             changes.add(&self.q.hss_irs_delete, (key.to_owned(),));
