@@ -16,6 +16,9 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
+    /// Which store holds the subscribers: `embedded` (fjall in `data_dir`) or `cassandra`
+    /// (`[cassandra]`).
+    pub store: StoreKind,
     /// Directory of the embedded store.
     pub data_dir: PathBuf,
     /// Number of shards (executors, one per core). 0 means "one per available core".
@@ -58,6 +61,172 @@ pub struct Config {
     /// The ephemeral SIP credential service (`[credential]`); its listener runs only when the
     /// section is present (or `--credential-addr` is given).
     pub credential: Option<CredentialConfig>,
+    /// The Cassandra store (`[cassandra]`), used when `store = "cassandra"`.
+    pub cassandra: CassandraConfig,
+}
+
+/// The subscriber store backend.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    /// fjall in the data directory: one node, durable on every acknowledged write.
+    #[default]
+    Embedded,
+    /// Apache Cassandra (or ScyllaDB): several Hearth nodes share one subscriber base.
+    Cassandra,
+}
+
+/// The Cassandra store: where it is, how it replicates, how long a query may take.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CassandraConfig {
+    /// Nodes to discover the cluster from, `host:port` (the BSF's `cassandraContactPoints`).
+    pub contact_points: Vec<String>,
+    /// The local datacenter: requests go to its nodes first (token-aware within it), and
+    /// `LOCAL_*` consistencies count its replicas.
+    pub local_dc: Option<String>,
+    /// Consistency of every read and write: `LOCAL_QUORUM` (default), `QUORUM`, `ONE`,
+    /// `LOCAL_ONE`, `TWO`, `THREE`, `ALL`, `EACH_QUORUM`.
+    pub consistency: String,
+    /// Replication of the keyspaces Hearth creates.
+    pub replication: ReplicationConfig,
+    /// Longest time one store operation may take, in milliseconds (the BSF's
+    /// `CassandraQueryTimeoutMS`); beyond it the request gets 504.
+    pub query_timeout_ms: u64,
+    /// How long connecting to the cluster may take at start, in milliseconds.
+    pub connect_timeout_ms: u64,
+    /// Prefix of every keyspace name (`<prefix>_homestead_provisioning`, ...), so several
+    /// deployments or test runs share one cluster; none by default.
+    pub keyspace_prefix: Option<String>,
+    /// How long a shard may answer from its cached view of an identity, in milliseconds. Other
+    /// Hearth nodes' writes are not seen by this node's caches, so 0 (the default) reads the
+    /// store on every request; a few hundred milliseconds trade that staleness for throughput
+    /// when each identity is routed to one node.
+    pub view_cache_ttl_ms: u64,
+    /// Most store operations in flight at once; beyond it requests fail at once with 502.
+    pub max_in_flight: usize,
+}
+
+/// The consistency levels `cassandra.consistency` accepts.
+pub const CONSISTENCIES: [&str; 8] = [
+    "ONE",
+    "TWO",
+    "THREE",
+    "QUORUM",
+    "ALL",
+    "LOCAL_QUORUM",
+    "EACH_QUORUM",
+    "LOCAL_ONE",
+];
+
+/// Replication of the keyspaces Hearth creates.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReplicationConfig {
+    /// `SimpleStrategy` or `NetworkTopologyStrategy`.
+    pub class: String,
+    /// Replicas (SimpleStrategy; with NetworkTopologyStrategy, for `local_dc` when
+    /// `datacenters` is empty).
+    pub factor: u32,
+    /// NetworkTopologyStrategy: replicas per datacenter.
+    pub datacenters: BTreeMap<String, u32>,
+}
+
+impl Default for CassandraConfig {
+    fn default() -> Self {
+        CassandraConfig {
+            contact_points: vec!["127.0.0.1:9042".into()],
+            local_dc: None,
+            consistency: "LOCAL_QUORUM".into(),
+            replication: ReplicationConfig::default(),
+            query_timeout_ms: 5_000,
+            connect_timeout_ms: 10_000,
+            keyspace_prefix: None,
+            view_cache_ttl_ms: 0,
+            max_in_flight: 16_384,
+        }
+    }
+}
+
+impl Default for ReplicationConfig {
+    fn default() -> Self {
+        ReplicationConfig {
+            class: "SimpleStrategy".into(),
+            factor: 1,
+            datacenters: BTreeMap::new(),
+        }
+    }
+}
+
+impl CassandraConfig {
+    /// Checks the values before anything connects.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.contact_points.is_empty() {
+            return Err("cassandra.contact_points must list at least one node".into());
+        }
+        if let Some(prefix) = &self.keyspace_prefix
+            && (prefix.is_empty()
+                || prefix.len() > 16
+                || !prefix.starts_with(|c: char| c.is_ascii_lowercase())
+                || !prefix
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))
+        {
+            return Err(
+                "cassandra.keyspace_prefix must be 1 to 16 characters a-z, 0-9 or _, starting \
+                 with a letter"
+                    .into(),
+            );
+        }
+        if !(10..=600_000).contains(&self.query_timeout_ms) {
+            return Err("cassandra.query_timeout_ms must be between 10 and 600000".into());
+        }
+        if self.max_in_flight == 0 {
+            return Err("cassandra.max_in_flight must be at least 1".into());
+        }
+        if !CONSISTENCIES.contains(&self.consistency.to_ascii_uppercase().as_str()) {
+            return Err(format!(
+                "cassandra.consistency {:?} is not one of {}",
+                self.consistency,
+                CONSISTENCIES.join(", ")
+            ));
+        }
+        let r = &self.replication;
+        match r.class.as_str() {
+            "SimpleStrategy" => {
+                if r.factor == 0 {
+                    return Err("cassandra.replication.factor must be at least 1".into());
+                }
+            }
+            "NetworkTopologyStrategy" => {
+                if r.datacenters.is_empty() && (self.local_dc.is_none() || r.factor == 0) {
+                    return Err(
+                        "NetworkTopologyStrategy needs cassandra.replication.datacenters \
+                         or local_dc and factor"
+                            .into(),
+                    );
+                }
+                let bad_name = |n: &str| {
+                    n.is_empty()
+                        || !n
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+                };
+                if r.datacenters.keys().any(|n| bad_name(n))
+                    || self.local_dc.as_deref().is_some_and(bad_name)
+                {
+                    return Err("datacenter names may hold letters, digits, _ - . only".into());
+                }
+            }
+            other => {
+                return Err(format!(
+                    "cassandra.replication.class {other:?} is neither SimpleStrategy nor \
+                     NetworkTopologyStrategy"
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Limits and timeouts applied to every HTTP listener.
@@ -320,6 +489,7 @@ impl CredentialConfig {
 impl Default for Config {
     fn default() -> Self {
         Config {
+            store: StoreKind::Embedded,
             data_dir: PathBuf::from("hearth-data"),
             shards: 0,
             signalling_addr: ([127, 0, 0, 1], 8888).into(),
@@ -338,6 +508,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             aka: AkaConfig::default(),
             credential: None,
+            cassandra: CassandraConfig::default(),
         }
     }
 }
@@ -465,6 +636,9 @@ impl Config {
                 return Err("hss.sip_core_url must be an http:// URL".into());
             }
         }
+        if self.store == StoreKind::Cassandra {
+            self.cassandra.validate()?;
+        }
         if let Some(c) = &self.credential {
             c.validate()?;
             if c.addr == self.signalling_addr || c.addr == self.provisioning_addr {
@@ -500,6 +674,43 @@ mod tests {
         c.validate().unwrap();
         let c = parse("hss_realm = \"r\"\n[hss]\nwatchdog_interval_ms = 100\n").unwrap();
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn cassandra_section() {
+        let c = parse("").unwrap();
+        assert_eq!(c.store, StoreKind::Embedded);
+        assert_eq!(c.cassandra.consistency, "LOCAL_QUORUM");
+        assert_eq!(c.cassandra.query_timeout_ms, 5000);
+        let c = parse(
+            r#"
+store = "cassandra"
+[cassandra]
+contact_points = ["10.0.0.1:9042", "10.0.0.2:9042"]
+local_dc = "dc1"
+consistency = "QUORUM"
+query_timeout_ms = 2000
+keyspace_prefix = "site_a"
+[cassandra.replication]
+class = "NetworkTopologyStrategy"
+datacenters = { dc1 = 3, dc2 = 3 }
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.store, StoreKind::Cassandra);
+        c.validate().unwrap();
+        assert_eq!(c.cassandra.replication.datacenters["dc2"], 3);
+        let bad = |text: &str| parse(text).unwrap().validate().is_err();
+        assert!(bad(
+            "store = \"cassandra\"\n[cassandra]\nkeyspace_prefix = \"A-b\"\n"
+        ));
+        assert!(bad(
+            "store = \"cassandra\"\n[cassandra]\ncontact_points = []\n"
+        ));
+        assert!(bad(
+            "store = \"cassandra\"\n[cassandra.replication]\nclass = \"Other\"\n"
+        ));
+        assert!(parse("store = \"mysql\"\n").is_err());
     }
 
     #[test]

@@ -40,6 +40,9 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
         args: Vec<String>,
     },
+    /// Print the Cassandra schema (CQL) that `serve --store cassandra` creates, with the
+    /// replication and keyspace prefix of the config file; `--drop` drops those keyspaces.
+    Schema(SchemaArgs),
     /// Print the Kamailio `modparam` lines for auth_ephemeral that match the `[credential]`
     /// section of a config file (every secret, sha_algorithm, username_format).
     CredentialSecrets {
@@ -52,6 +55,23 @@ enum Command {
     HssSim(hsssim::HssSimArgs),
 }
 
+/// Options of `hearth schema`.
+#[derive(clap::Args)]
+struct SchemaArgs {
+    /// TOML configuration file (its `[cassandra]` section).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Cassandra nodes `host:port,...` (overrides the config file).
+    #[arg(long, value_name = "HOST:PORT,...", value_delimiter = ',')]
+    cassandra_contact_points: Vec<String>,
+    /// Prefix of the keyspace names (overrides the config file).
+    #[arg(long, value_name = "PREFIX")]
+    cassandra_keyspace_prefix: Option<String>,
+    /// Drop every keyspace of the prefix from the cluster instead of printing the schema.
+    #[arg(long)]
+    drop: bool,
+}
+
 /// Options of `hearth serve`; each overrides the config file.
 #[derive(clap::Args)]
 struct ServeArgs {
@@ -61,6 +81,16 @@ struct ServeArgs {
     /// Directory of the embedded store [default: ./hearth-data].
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Subscriber store [default: embedded].
+    #[arg(long, value_name = "KIND")]
+    store: Option<config::StoreKind>,
+    /// Cassandra nodes to discover the cluster from, `host:port,...` [default: 127.0.0.1:9042].
+    #[arg(long, value_name = "HOST:PORT,...", value_delimiter = ',')]
+    cassandra_contact_points: Vec<String>,
+    /// Prefix of the Cassandra keyspace names (several deployments or test runs on one
+    /// cluster).
+    #[arg(long, value_name = "PREFIX")]
+    cassandra_keyspace_prefix: Option<String>,
     /// Number of shards, one executor pinned per core [default: the cores available].
     #[arg(long, value_name = "N")]
     shards: Option<usize>,
@@ -112,6 +142,13 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Schema(args) => match schema(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("hearth: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Serve(args) => match serve(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -131,6 +168,31 @@ fn credential_secrets(path: &std::path::Path) -> Result<String, String> {
     Ok(api::credential::kamailio_params(&credential))
 }
 
+fn schema(args: SchemaArgs) -> Result<(), String> {
+    let mut config = match &args.config {
+        Some(path) => Config::from_file(path)?,
+        None => Config::default(),
+    };
+    if !args.cassandra_contact_points.is_empty() {
+        config.cassandra.contact_points = args.cassandra_contact_points;
+    }
+    if let Some(prefix) = args.cassandra_keyspace_prefix {
+        config.cassandra.keyspace_prefix = Some(prefix);
+    }
+    config.cassandra.validate()?;
+    if !args.drop {
+        print!("{}", store::cassandra::schema::script(&config.cassandra));
+        return Ok(());
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start a runtime: {e}"))?;
+    runtime
+        .block_on(store::cassandra::drop_keyspaces(&config.cassandra))
+        .map_err(|e| e.to_string())
+}
+
 fn serve(args: ServeArgs) -> Result<(), String> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -146,6 +208,15 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     };
     if let Some(v) = args.data_dir {
         config.data_dir = v;
+    }
+    if let Some(v) = args.store {
+        config.store = v;
+    }
+    if !args.cassandra_contact_points.is_empty() {
+        config.cassandra.contact_points = args.cassandra_contact_points;
+    }
+    if let Some(v) = args.cassandra_keyspace_prefix {
+        config.cassandra.keyspace_prefix = Some(v);
     }
     if let Some(v) = args.shards {
         config.shards = v;
@@ -188,17 +259,31 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         .transpose()?
         .map(Arc::new);
 
-    let embedded = store::EmbeddedStore::open(&config.data_dir).map_err(|e| {
-        if e.to_string().contains("Locked") {
-            format!(
-                "data directory {} is in use by another hearth process",
-                config.data_dir.display()
-            )
-        } else {
-            format!("cannot open store in {}: {e}", config.data_dir.display())
+    let store = match config.store {
+        config::StoreKind::Embedded => {
+            let embedded = store::EmbeddedStore::open(&config.data_dir).map_err(|e| {
+                if e.to_string().contains("Locked") {
+                    format!(
+                        "data directory {} is in use by another hearth process",
+                        config.data_dir.display()
+                    )
+                } else {
+                    format!("cannot open store in {}: {e}", config.data_dir.display())
+                }
+            })?;
+            store::StoreHandle::embedded(store::StoreThreads::start(Arc::new(embedded), 2))
         }
-    })?;
-    let store = store::StoreHandle::embedded(store::StoreThreads::start(Arc::new(embedded), 2));
+        config::StoreKind::Cassandra => {
+            let client = store::cassandra::CassandraClient::start(&config.cassandra, 2)
+                .map_err(|e| e.to_string())?;
+            tracing::info!(
+                contact_points = %config.cassandra.contact_points.join(","),
+                consistency = %config.cassandra.consistency,
+                "Cassandra store ready"
+            );
+            store::StoreHandle::cassandra(client)
+        }
+    };
     let result = engine::run(config, store.clone(), credential);
     // Every shard has stopped: flush what the store holds before exiting.
     store.shutdown();

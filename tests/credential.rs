@@ -125,7 +125,7 @@ struct Hearth {
     _server: Server,
     addr: SocketAddr,
     config: PathBuf,
-    _dir: tempfile::TempDir,
+    _dir: common::TestDir,
 }
 
 impl Hearth {

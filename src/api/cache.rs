@@ -8,6 +8,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use hearth_core::crypto::milenage::Milenage;
 use hearth_core::model::RegistrationRecord;
@@ -50,25 +51,33 @@ pub struct PublicEntry {
     pub registration: RegistrationRecord,
 }
 
-/// A bounded map of views with invalidation generations.
+/// A bounded map of views with invalidation generations and, for a store shared with other
+/// nodes (whose writes are not announced here), a time to live.
 pub struct ViewCache<V> {
-    map: HashMap<String, Rc<V>>,
+    map: HashMap<String, (Rc<V>, Option<Instant>)>,
     generation: u64,
     capacity: usize,
+    /// How long a fill may be served; `None`: until invalidated; zero: not kept at all.
+    ttl: Option<Duration>,
 }
 
 impl<V> ViewCache<V> {
-    fn new(capacity: usize) -> Self {
+    fn new(capacity: usize, ttl: Option<Duration>) -> Self {
         ViewCache {
             map: HashMap::new(),
             generation: 0,
             capacity: capacity.max(1),
+            ttl,
         }
     }
 
-    /// The cached view of `key`.
+    /// The cached view of `key`, unless it outlived the time to live.
     pub fn get(&self, key: &str) -> Option<Rc<V>> {
-        self.map.get(key).cloned()
+        let (view, expires) = self.map.get(key)?;
+        match expires {
+            Some(at) if Instant::now() >= *at => None,
+            _ => Some(Rc::clone(view)),
+        }
     }
 
     /// The generation to remember before reading the store for a fill.
@@ -78,7 +87,7 @@ impl<V> ViewCache<V> {
 
     /// Stores a view read from the store, unless something was invalidated since `generation`.
     pub fn fill(&mut self, key: &str, view: Rc<V>, generation: u64) {
-        if generation != self.generation {
+        if generation != self.generation || self.ttl == Some(Duration::ZERO) {
             return;
         }
         if self.map.len() >= self.capacity {
@@ -89,7 +98,8 @@ impl<V> ViewCache<V> {
                 self.map.remove(&k);
             }
         }
-        self.map.insert(key.to_string(), view);
+        let expires = self.ttl.map(|ttl| Instant::now() + ttl);
+        self.map.insert(key.to_string(), (view, expires));
     }
 
     /// Drops `key` and invalidates fills in flight.
@@ -115,10 +125,10 @@ pub struct ShardState {
 
 impl ShardState {
     /// Empty caches; `credential_rate` is the credential service's limiter (none: no limit).
-    pub fn new(credential_rate: Option<RateLimiter>) -> Self {
+    pub fn new(credential_rate: Option<RateLimiter>, view_ttl: Option<Duration>) -> Self {
         ShardState {
-            auth: RefCell::new(ViewCache::new(DEFAULT_CAPACITY)),
-            public: RefCell::new(ViewCache::new(DEFAULT_CAPACITY)),
+            auth: RefCell::new(ViewCache::new(DEFAULT_CAPACITY, view_ttl)),
+            public: RefCell::new(ViewCache::new(DEFAULT_CAPACITY, view_ttl)),
             sqn_lock: glommio::sync::Semaphore::new(1),
             credential_rate: RefCell::new(
                 credential_rate.unwrap_or_else(|| RateLimiter::new(0, 0, 1)),
@@ -134,7 +144,7 @@ mod tests {
 
     #[test]
     fn fill_after_invalidation_is_dropped() {
-        let mut c: ViewCache<u32> = ViewCache::new(10);
+        let mut c: ViewCache<u32> = ViewCache::new(10, None);
         let g = c.generation();
         c.invalidate("a");
         c.fill("a", Rc::new(1), g);
@@ -145,8 +155,22 @@ mod tests {
     }
 
     #[test]
+    fn time_to_live() {
+        let mut c: ViewCache<u32> = ViewCache::new(10, Some(Duration::ZERO));
+        let g = c.generation();
+        c.fill("a", Rc::new(1), g);
+        assert!(c.get("a").is_none(), "a zero TTL keeps nothing");
+        let mut c: ViewCache<u32> = ViewCache::new(10, Some(Duration::from_millis(30)));
+        let g = c.generation();
+        c.fill("a", Rc::new(1), g);
+        assert_eq!(c.get("a").as_deref(), Some(&1));
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(c.get("a").is_none(), "expired");
+    }
+
+    #[test]
     fn capacity_is_bounded() {
-        let mut c: ViewCache<u32> = ViewCache::new(4);
+        let mut c: ViewCache<u32> = ViewCache::new(4, None);
         for i in 0..100 {
             let g = c.generation();
             c.fill(&i.to_string(), Rc::new(i), g);

@@ -393,10 +393,15 @@ async fn shard_main(
         _ => None,
     };
 
+    // Other nodes' writes to a shared store are not announced to this node's caches: bound
+    // how long a cached view may be served.
+    let view_ttl = store
+        .is_shared()
+        .then(|| std::time::Duration::from_millis(config.cassandra.view_cache_ttl_ms));
     let shard = Rc::new(Shard {
         id,
         nr_shards,
-        state: ShardState::new(credential.as_ref().map(|svc| svc.rate_limiter())),
+        state: ShardState::new(credential.as_ref().map(|svc| svc.rate_limiter()), view_ttl),
         credential,
         diameter: None,
         config,

@@ -13,6 +13,7 @@ use hearth_core::model::{
     HssIrsRecord, IrsRecord, PrivateRecord, PublicRecord, RegistrationRecord, ServiceProfileRecord,
 };
 
+use super::cassandra::CassandraClient;
 use super::threads::{StoreReply, StoreStats, StoreThreads};
 use super::{AuthView, PrivateUpdate, PublicView, SqnBlock, Written};
 
@@ -25,6 +26,7 @@ pub struct StoreHandle {
 #[derive(Clone)]
 enum Backend {
     Embedded(StoreThreads),
+    Cassandra(CassandraClient),
 }
 
 /// Runs `$call` (a method of the store, called with the owned arguments) as a read or a write on
@@ -33,6 +35,7 @@ macro_rules! dispatch {
     ($self:ident, $kind:ident, |$s:ident| $call:expr) => {
         match &$self.backend {
             Backend::Embedded(threads) => threads.$kind(move |$s| $call),
+            Backend::Cassandra(client) => client.$kind(move |$s| async move { $call.await }),
         }
     };
 }
@@ -45,10 +48,24 @@ impl StoreHandle {
         }
     }
 
+    /// A handle on the Cassandra backend.
+    pub fn cassandra(client: CassandraClient) -> StoreHandle {
+        StoreHandle {
+            backend: Backend::Cassandra(client),
+        }
+    }
+
+    /// True when the store is shared with other Hearth nodes (their writes are not announced
+    /// to this node's caches).
+    pub fn is_shared(&self) -> bool {
+        matches!(self.backend, Backend::Cassandra(_))
+    }
+
     /// Counters of the backend since start.
     pub fn stats(&self) -> StoreStats {
         match &self.backend {
             Backend::Embedded(threads) => threads.stats(),
+            Backend::Cassandra(client) => client.stats(),
         }
     }
 
@@ -58,6 +75,7 @@ impl StoreHandle {
     pub fn shutdown(&self) {
         match &self.backend {
             Backend::Embedded(threads) => threads.shutdown(),
+            Backend::Cassandra(client) => client.shutdown(),
         }
     }
 
@@ -91,18 +109,23 @@ impl StoreHandle {
     /// when the IRS does not exist.
     pub fn irs_public_ids(&self, irs: &str) -> StoreReply<Option<Vec<String>>> {
         let irs = irs.to_owned();
-        dispatch!(self, read, |s| {
-            let Some(record) = s.get_irs(&irs)? else {
-                return Ok(None);
-            };
-            let mut ids = Vec::new();
-            for sp in &record.service_profiles {
-                if let Some(profile) = s.get_service_profile(sp)? {
-                    ids.extend(profile.public_ids);
+        match &self.backend {
+            Backend::Embedded(threads) => threads.read(move |s| {
+                let Some(record) = s.get_irs(&irs)? else {
+                    return Ok(None);
+                };
+                let mut ids = Vec::new();
+                for sp in &record.service_profiles {
+                    if let Some(profile) = s.get_service_profile(sp)? {
+                        ids.extend(profile.public_ids);
+                    }
                 }
+                Ok(Some(ids))
+            }),
+            Backend::Cassandra(client) => {
+                client.read(move |s| async move { s.irs_public_ids(&irs).await })
             }
-            Ok(Some(ids))
-        })
+        }
     }
 
     /// A page of public identities after `after` (see [`super::StoreRead::list_public`]).

@@ -13,6 +13,7 @@
 //! Writes report what they changed as [`Affected`] IMPIs and IMPUs: the keys of the derived views
 //! ([`AuthView`], [`PublicView`]) that shards cache and must drop.
 
+pub mod cassandra;
 mod embedded;
 mod handle;
 mod threads;
@@ -31,6 +32,8 @@ pub use embedded::EmbeddedStore;
 pub use handle::StoreHandle;
 #[cfg(test)]
 pub use threads::StoreOptions;
+#[cfg(test)]
+pub use threads::StoreReply;
 pub use threads::StoreThreads;
 
 /// Longest key (identity or id) a store accepts, in bytes. Identities are limited to

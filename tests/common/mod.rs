@@ -14,6 +14,8 @@ pub mod sim;
 /// A running server.
 pub struct Server {
     child: Option<Child>,
+    /// With the Cassandra store: the keyspace prefix of this server's keyspaces.
+    pub keyspace_prefix: Option<String>,
     /// Signalling listener.
     pub sig: SocketAddr,
     /// Provisioning listener.
@@ -23,12 +25,50 @@ pub struct Server {
     agent: ureq::Agent,
 }
 
+/// A temporary test directory that outlives server restarts: the data directory of the
+/// embedded store, or, with the Cassandra store, the keyspace prefix of the servers started in
+/// it. Dropping it removes the directory and drops those keyspaces.
+pub struct TestDir {
+    dir: tempfile::TempDir,
+}
+
+impl TestDir {
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for TestDir {
+    fn drop(&mut self) {
+        if let Ok(prefix) = std::fs::read_to_string(self.dir.path().join(PREFIX_FILE)) {
+            drop_keyspaces(prefix.trim());
+        }
+    }
+}
+
+/// Where a test directory keeps its keyspace prefix.
+const PREFIX_FILE: &str = "cassandra-keyspace-prefix";
+
 /// A temporary data directory that outlives server restarts.
-pub fn data_dir() -> tempfile::TempDir {
-    tempfile::Builder::new()
-        .prefix("hearth-test-")
-        .tempdir()
-        .expect("temp dir")
+pub fn data_dir() -> TestDir {
+    TestDir {
+        dir: tempfile::Builder::new()
+            .prefix("hearth-test-")
+            .tempdir()
+            .expect("temp dir"),
+    }
+}
+
+/// The keyspace prefix of the test directory `dir`, chosen on first use.
+pub fn keyspace_prefix_of(dir: &Path) -> String {
+    let file = dir.join(PREFIX_FILE);
+    if let Ok(prefix) = std::fs::read_to_string(&file) {
+        return prefix.trim().to_owned();
+    }
+    let prefix = new_keyspace_prefix();
+    std::fs::write(&file, &prefix).expect("write the keyspace prefix");
+    prefix
 }
 
 fn free_port() -> SocketAddr {
@@ -63,8 +103,41 @@ impl Server {
         Self::start_with(dir, shards, &[])
     }
 
-    /// Starts a server with extra command-line arguments.
+    /// Starts a server with extra command-line arguments. With HEARTH_TEST_STORE=cassandra the
+    /// server uses the Cassandra store, with the keyspaces of the test directory `dir` (every
+    /// server started in `dir` shares them; dropping the [`TestDir`] drops them).
     pub fn start_with(dir: &Path, shards: usize, extra: &[&str]) -> Server {
+        if cassandra_mode() {
+            Self::start_cassandra(dir, shards, extra)
+        } else {
+            Self::launch(dir, shards, extra, None)
+        }
+    }
+
+    /// Starts a server on the Cassandra store at [`cassandra_contact_point`], with the
+    /// keyspaces of the test directory `dir`.
+    pub fn start_cassandra(dir: &Path, shards: usize, extra: &[&str]) -> Server {
+        let prefix = keyspace_prefix_of(dir);
+        let prefix = prefix.as_str();
+        let contact = cassandra_contact_point();
+        let mut args: Vec<&str> = vec![
+            "--store",
+            "cassandra",
+            "--cassandra-contact-points",
+            &contact,
+            "--cassandra-keyspace-prefix",
+            prefix,
+        ];
+        args.extend_from_slice(extra);
+        Self::launch(dir, shards, &args, Some(prefix.to_owned()))
+    }
+
+    fn launch(
+        dir: &Path,
+        shards: usize,
+        extra: &[&str],
+        keyspace_prefix: Option<String>,
+    ) -> Server {
         let sig = free_port();
         let prov = free_port();
         let data_dir = dir.join("data");
@@ -92,6 +165,7 @@ impl Server {
             .into();
         let mut server = Server {
             child: Some(child),
+            keyspace_prefix,
             sig,
             prov,
             data_dir,
@@ -102,7 +176,8 @@ impl Server {
     }
 
     fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        // Creating the Cassandra schema takes a few seconds.
+        let deadline = Instant::now() + Duration::from_secs(90);
         loop {
             if let Some(child) = self.child.as_mut()
                 && let Ok(Some(status)) = child.try_wait()
@@ -266,6 +341,64 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// True when the suites run against Cassandra (HEARTH_TEST_STORE=cassandra).
+pub fn cassandra_mode() -> bool {
+    std::env::var("HEARTH_TEST_STORE").is_ok_and(|v| v == "cassandra")
+}
+
+/// The Cassandra node tests use: HEARTH_TEST_CASSANDRA, or 127.0.0.1:9042.
+pub fn cassandra_contact_point() -> String {
+    std::env::var("HEARTH_TEST_CASSANDRA").unwrap_or_else(|_| "127.0.0.1:9042".to_owned())
+}
+
+/// Whether a Cassandra node answers at [`cassandra_contact_point`]. Without one a
+/// Cassandra-only test skips with a message, except under CI=true, where it fails: CI starts
+/// Cassandra (tests/run) and a missing one is an error there.
+pub fn cassandra_available(test: &str) -> bool {
+    let contact = cassandra_contact_point();
+    let reachable = contact
+        .parse::<SocketAddr>()
+        .ok()
+        .and_then(|addr| TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok())
+        .is_some();
+    if reachable {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").map_or(true, |v| v != "true"),
+        "{test}: no Cassandra at {contact} (tests/cassandra/cassandra.sh start)"
+    );
+    eprintln!("skipping {test}: no Cassandra at {contact} (tests/cassandra/cassandra.sh start)");
+    false
+}
+
+/// A keyspace prefix no other test (of this run or an earlier one) uses.
+pub fn new_keyspace_prefix() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let mix = (nanos ^ (u128::from(std::process::id()) << 40)) & 0xff_ffff_ffff;
+    format!(
+        "t{mix:010x}{:03}",
+        NEXT.fetch_add(1, Ordering::Relaxed) % 1000
+    )
+}
+
+/// Drops the keyspaces of `prefix` (`hearth schema --drop`).
+pub fn drop_keyspaces(prefix: &str) {
+    let status = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["schema", "--drop", "--cassandra-contact-points"])
+        .arg(cassandra_contact_point())
+        .args(["--cassandra-keyspace-prefix", prefix])
+        .stdin(Stdio::null())
+        .status();
+    if !matches!(status, Ok(s) if s.success()) {
+        eprintln!("could not drop the keyspaces of {prefix}: {status:?}");
     }
 }
 
