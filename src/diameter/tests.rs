@@ -412,3 +412,53 @@ fn incoming_requests_reach_the_handler() {
         link.shutdown().await;
     });
 }
+
+#[test]
+fn peers_follow_the_published_targets() {
+    let first = Arc::new(FakeHss::listen("127.0.0.1:0"));
+    let second = Arc::new(FakeHss::listen("127.0.0.1:0"));
+    let third = Arc::new(FakeHss::listen("127.0.0.1:0"));
+    let (a, b, c) = (first.addr, second.addr, third.addr);
+    run(move || async move {
+        let mut config = config(2_000);
+        config.max_peers = 1;
+        let targets = PeerTargets::fixed(vec![a]);
+        let link = DiameterLink::new(&config, 0, 1, Arc::clone(&targets)).unwrap();
+        link.start(None);
+        until("first peer open", || link.is_usable()).await;
+        // A new DNS answer: the old peer is told goodbye (DPR, DO_NOT_WANT_TO_TALK_TO_YOU) and
+        // removed, the new one connected. Beyond max_peers, addresses are not used.
+        targets.publish(vec![b, c]);
+        until("DPR to the first peer", || {
+            received(&first, cmd::DISCONNECT_PEER) == 1
+        })
+        .await;
+        let dpr = first
+            .received()
+            .into_iter()
+            .find(|r| r.is(cmd::DISCONNECT_PEER, true))
+            .unwrap();
+        assert_eq!(
+            dpr.message
+                .avp(avp::DISCONNECT_CAUSE)
+                .unwrap()
+                .unwrap()
+                .as_i32()
+                .unwrap(),
+            hearth_core::diameter::dict::disconnect_cause::DO_NOT_WANT_TO_TALK_TO_YOU
+        );
+        until("second peer open", || {
+            let metrics = link.metrics();
+            metrics.peers.len() == 1
+                && metrics.peers[0].address == Some(b)
+                && metrics.peers[0].state == PeerState::Open
+        })
+        .await;
+        let answer = link.request(mar(&link)).await.expect("answer");
+        assert_eq!(result_code(&answer), Some(result::SUCCESS));
+        assert_eq!(received(&second, cmd::MULTIMEDIA_AUTH), 1);
+        assert_eq!(received(&first, cmd::MULTIMEDIA_AUTH), 0);
+        assert!(third.received().is_empty(), "max_peers = 1");
+        link.shutdown().await;
+    });
+}
