@@ -31,7 +31,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server (zero config: loopback listeners, embedded store in ./hearth-data).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Key tools: naf-key, naf-digest, gbad-passwd, gbad-ks, milenage, auts. Their options are
     /// single-dash, as in the GBA gateway's tools; `hearth tools <tool> -help` lists them.
     #[command(disable_help_flag = true)]
@@ -149,7 +149,7 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Serve(args) => match serve(args) {
+        Command::Serve(args) => match serve(*args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("hearth: {e}");

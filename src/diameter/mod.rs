@@ -1,34 +1,24 @@
-//! TEMPORARY interface of the Diameter links (helper "link" writes the real module; this file
-//! is replaced at merge and never lands on main).
-#![allow(dead_code, missing_docs)]
+//! The Diameter links of the server (HSS mode): each shard has its own [`DiameterLink`] — its own
+//! Origin-Host, its own connections to every HSS peer — driving the sans-IO
+//! [`hearth_core::diameter::peer::PeerPool`] on the shard's executor. A Cx request is sent by the
+//! shard that owns the identity, and its answer comes back to that shard: no cross-shard hop on
+//! the Cx path. See docs/ARCHITECTURE.md, "Diameter links".
+//!
+//! - [`link`]: the link (public API for the handlers, the pool driver, the timer task).
+//! - [`conn`]: one task per transport connection (connect, read, write in order, close).
+//! - [`listener`]: incoming connections on `[hss] diameter_addr`.
+//! - [`discovery`]: static peers, `hss_hostname`, NAPTR/SRV of `hss_realm`, on the `hearth-dns`
+//!   thread.
+//! - [`metrics`]: per-peer state and counters for `/metrics`.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::rc::Rc;
+mod conn;
+pub mod discovery;
+pub mod link;
+pub mod listener;
+pub mod metrics;
 
-use hearth_core::diameter::cx::{Destination, Origin};
-use hearth_core::diameter::peer::RequestError;
-use hearth_core::diameter::{Message, MessageBuilder};
+#[cfg(test)]
+mod tests;
 
-pub type RequestHandler = Rc<dyn Fn(Message) -> Pin<Box<dyn Future<Output = Option<Message>>>>>;
-
-pub struct DiameterLink {
-    origin: Origin,
-    destination: Destination,
-}
-
-impl DiameterLink {
-    pub fn origin(&self) -> &Origin {
-        &self.origin
-    }
-    pub fn destination(&self) -> &Destination {
-        &self.destination
-    }
-    pub fn next_session_id(&self) -> String {
-        String::new()
-    }
-    pub async fn request(&self, _request: MessageBuilder) -> Result<Message, RequestError> {
-        Err(RequestError::NoPeer)
-    }
-    pub fn set_request_handler(&self, _handler: RequestHandler) {}
-}
+pub use discovery::{Discovery, PeerTargets};
+pub use link::DiameterLink;

@@ -101,7 +101,7 @@ pub struct Shard {
     pub state: ShardState,
     /// The ephemeral credential service, when configured (shared by every shard).
     pub credential: Option<Arc<crate::api::credential::Service>>,
-    /// The Diameter links to the HSS, in HSS mode.
+    /// This shard's Diameter link to the HSS, in HSS mode (`config.hss_mode()`).
     pub diameter: Option<Rc<crate::diameter::DiameterLink>>,
     forward: Senders<ShardMessage>,
     date: RefCell<(u64, HttpDate)>,
@@ -278,6 +278,19 @@ pub fn run(
     {
         std::net::TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     }
+    if config.hss_mode()
+        && let Some(addr) = config.hss.diameter_addr
+    {
+        std::net::TcpListener::bind(addr)
+            .map_err(|e| format!("cannot listen for Diameter on {addr}: {e}"))?;
+    }
+    // HSS peers are resolved on their own thread (`hearth-dns`); shards read what it publishes.
+    let discovery = if config.hss_mode() {
+        Some(crate::diameter::Discovery::start(&config)?)
+    } else {
+        None
+    };
+    let peer_targets = discovery.as_ref().map(|d| d.targets());
     // The JWKS file is watched from a plain thread: no shard ever blocks on file IO for it.
     let reloader = credential
         .as_ref()
@@ -297,7 +310,17 @@ pub fn run(
     let busy = Arc::new(AtomicUsize::new(nr_shards));
     let handles = LocalExecutorPoolBuilder::new(placement)
         .name("hearth-shard")
-        .on_all_shards(move || shard_main(cfg, store, credential, mesh, sd, BusyShard(busy)))
+        .on_all_shards(move || {
+            shard_main(
+                cfg,
+                store,
+                credential,
+                peer_targets,
+                mesh,
+                sd,
+                BusyShard(busy),
+            )
+        })
         .map_err(|e| format!("cannot start shards: {e}"))?;
     let mut failures = Vec::new();
     for result in handles.join_all() {
@@ -307,6 +330,8 @@ pub fn run(
             Err(e) => failures.push(format!("shard thread failed: {e}")),
         }
     }
+    // Stops the DNS thread (it is not waited for).
+    drop(discovery);
     // Shards set the flag when one fails; make sure the reloader sees it either way.
     shutdown.store(true, Ordering::Relaxed);
     if let Some(handle) = reloader {
@@ -369,6 +394,7 @@ async fn shard_main(
     config: Arc<Config>,
     store: StoreHandle,
     credential: Option<Arc<crate::api::credential::Service>>,
+    peer_targets: Option<Arc<crate::diameter::PeerTargets>>,
     mesh: MeshBuilder<ShardMessage, glommio::channels::channel_mesh::Full>,
     shutdown: Arc<AtomicBool>,
     busy: BusyShard,
@@ -398,12 +424,31 @@ async fn shard_main(
     let view_ttl = store
         .is_shared()
         .then(|| std::time::Duration::from_millis(config.cassandra.view_cache_ttl_ms));
+    // HSS mode: this shard's own Diameter link (own Origin-Host, own connections), and its
+    // incoming-connection listener when configured.
+    let diameter = match peer_targets {
+        Some(targets) => Some(
+            crate::diameter::DiameterLink::new(&config, id, nr_shards, targets).map_err(|e| {
+                shutdown.store(true, Ordering::Relaxed);
+                format!("shard {id}: {e}")
+            })?,
+        ),
+        None => None,
+    };
+    let diameter_listener = match (&diameter, config.hss.diameter_addr) {
+        (Some(_), Some(addr)) => Some(crate::diameter::listener::bind(addr).map_err(|e| {
+            shutdown.store(true, Ordering::Relaxed);
+            format!("shard {id}: {e}")
+        })?),
+        _ => None,
+    };
+
     let shard = Rc::new(Shard {
         id,
         nr_shards,
         state: ShardState::new(credential.as_ref().map(|svc| svc.rate_limiter()), view_ttl),
         credential,
-        diameter: None,
+        diameter,
         config,
         store,
         forward: senders,
@@ -436,6 +481,10 @@ async fn shard_main(
             }
         })
         .detach();
+    }
+
+    if let Some(link) = &shard.diameter {
+        link.start(diameter_listener);
     }
 
     let sig = glommio::spawn_local(accept_loop(
@@ -473,6 +522,11 @@ async fn shard_main(
     drop(busy);
     while all_busy.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
         glommio::timer::sleep(Duration::from_millis(20)).await;
+    }
+    // Only now is the Diameter link closed (DPR to every peer, up to 2 s for the DPAs): the
+    // requests drained above may have needed it.
+    if let Some(link) = &shard.diameter {
+        link.shutdown().await;
     }
     tracing::debug!(shard = shard.id, "stopped");
     Ok(())

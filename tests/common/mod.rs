@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod hss;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -101,6 +103,17 @@ impl Server {
     /// Starts a server with `shards` shards on a fresh data directory inside `dir`.
     pub fn start(dir: &Path, shards: usize) -> Server {
         Self::start_with(dir, shards, &[])
+    }
+
+    /// Starts a server with a TOML configuration file (written into `dir`) and extra
+    /// command-line arguments.
+    pub fn start_with_config(dir: &Path, shards: usize, toml: &str, extra: &[&str]) -> Server {
+        let path = dir.join("hearth.toml");
+        std::fs::write(&path, toml).expect("write config");
+        let path = path.to_str().expect("UTF-8 path").to_owned();
+        let mut args = vec!["--config", path.as_str()];
+        args.extend_from_slice(extra);
+        Self::start_with(dir, shards, &args)
     }
 
     /// Starts a server with extra command-line arguments. With HEARTH_TEST_STORE=cassandra the

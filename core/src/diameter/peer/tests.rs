@@ -467,7 +467,8 @@ fn watchdog_probes_then_suspect_then_down_then_reopen_with_three_dwas() {
             changed(PeerState::WaitCea, PeerState::Reopen)
         ]
     );
-    // REOPEN: a DWR at once; requests are refused until three DWAs came back.
+    // REOPEN: a DWR at once, and the next one as soon as its DWA is back; requests are refused
+    // until three DWAs came back.
     let mut dwr = only_sent(&mut peer);
     let mut now = t4 + 2;
     for answered in 1..=3 {
@@ -478,11 +479,10 @@ fn watchdog_probes_then_suspect_then_down_then_reopen_with_three_dwas() {
         peer.bytes_received(hss.dwa(&dwr).as_bytes(), now);
         if answered < 3 {
             assert!(events(&mut peer).is_empty());
-            now = peer.poll_timeout().unwrap();
-            peer.timeout(now);
             dwr = only_sent(&mut peer);
         }
     }
+    assert!(sent(&mut peer).is_empty(), "no DWR after the third DWA");
     assert_eq!(
         events(&mut peer),
         [changed(PeerState::Reopen, PeerState::Open)]
@@ -538,17 +538,79 @@ fn late_dwa_in_reopen_restarts_the_count() {
     events(&mut peer);
     let t1 = peer.poll_timeout().unwrap();
     peer.timeout(t1); // NumDWA = -1
-    peer.bytes_received(hss.dwa(&first).as_bytes(), t1 + 1); // NumDWA = 0
+    peer.bytes_received(hss.dwa(&first).as_bytes(), t1 + 1); // NumDWA = 0, next DWR at once
     let mut now = t1 + 1;
     for _ in 0..3 {
         assert_eq!(peer.state(), PeerState::Reopen);
-        now = peer.poll_timeout().unwrap();
-        peer.timeout(now);
         let dwr = only_sent(&mut peer);
-        peer.bytes_received(hss.dwa(&dwr).as_bytes(), now + 1);
+        now += 1;
+        peer.bytes_received(hss.dwa(&dwr).as_bytes(), now);
     }
     assert_eq!(peer.state(), PeerState::Open);
-    assert!(now > t1);
+    assert!(sent(&mut peer).is_empty());
+}
+
+#[test]
+fn reopen_exchanges_three_watchdogs_back_to_back() {
+    // A restarted HSS is back in service one round trip per DWA after its CEA, not after three
+    // watchdog intervals: each DWA in REOPEN is followed by the next DWR at once.
+    let hss = Hss::new(HSS_HOST, 1);
+    let mut peer = open_peer(config(), &hss);
+    peer.connection_closed(100);
+    events(&mut peer);
+    // DOWN: the reconnection is attempted when the watchdog timer fires.
+    let t = peer.poll_timeout().unwrap();
+    assert!((100 + 28_000..=100 + 32_000).contains(&t), "{t}");
+    peer.timeout(t);
+    assert_eq!(peer.state(), PeerState::Connecting);
+    peer.connected(t + 1);
+    let cer = only_sent(&mut peer);
+    peer.bytes_received(hss.cea(&cer, result::SUCCESS).as_bytes(), t + 2);
+    assert_eq!(peer.state(), PeerState::Reopen);
+    let mut dwrs = Vec::new();
+    let mut now = t + 2;
+    while peer.state() == PeerState::Reopen {
+        let dwr = only_sent(&mut peer);
+        assert!(is_command(&dwr, cmd::DEVICE_WATCHDOG, true));
+        // The watchdog timer still bounds the wait for each DWA.
+        let at = peer.poll_timeout().unwrap();
+        assert!(at >= now + 28_000, "{at}");
+        dwrs.push(dwr.header().hop_by_hop);
+        now += 3;
+        peer.bytes_received(hss.dwa(&dwr).as_bytes(), now);
+        assert!(dwrs.len() <= 3);
+    }
+    assert_eq!(dwrs.len(), 3, "three DWAs, no fewer");
+    assert_eq!(peer.state(), PeerState::Open);
+    assert_eq!(now, t + 2 + 9, "no timer waited between the exchanges");
+    peer.send_request(RequestId(1), mar("s1"), now).unwrap();
+}
+
+#[test]
+fn down_initiator_retries_at_every_watchdog_expiry() {
+    let mut peer = Peer::initiator(config(), 0).unwrap();
+    events(&mut peer);
+    let mut now = 0;
+    for attempt in 0..4 {
+        // Refused at once, or timed out while connecting: DOWN again, next try after Tw.
+        if attempt % 2 == 0 {
+            peer.connection_failed(now + 1);
+        } else {
+            let deadline = peer.poll_timeout().unwrap();
+            peer.timeout(deadline);
+            now = deadline;
+        }
+        assert_eq!(peer.state(), PeerState::Down, "attempt {attempt}");
+        let retry = peer.poll_timeout().unwrap();
+        assert!(
+            retry >= now + 28_000 && retry <= now + 1 + 32_000,
+            "{retry}"
+        );
+        peer.timeout(retry);
+        assert_eq!(peer.state(), PeerState::Connecting, "attempt {attempt}");
+        assert!(events(&mut peer).contains(&PeerEvent::Connect));
+        now = retry;
+    }
 }
 
 #[test]
