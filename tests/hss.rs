@@ -291,10 +291,18 @@ fn registration_status_and_location() {
     doc(&a);
     let a = get(
         &s,
-        "/impu/sip%3Aalice%40example.com/location?originating=true&auth-type=CAPAB",
+        "/impu/sip%3Aalice%40example.com/location?originating=true",
     );
     assert_eq!(a.status, 200, "{}", a.body);
     assert_eq!(a.json(), json!({"result-code": 2001, "scscf": SCSCF}));
+    // With auth-type=CAPAB the HSS returns the capabilities instead.
+    let a = get(
+        &s,
+        "/impu/sip%3Aalice%40example.com/location?auth-type=CAPAB",
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    let v = a.json();
+    assert!(v.get("mandatory-capabilities").is_some(), "{v}");
     let a = get(
         &s,
         "/impi/alice%40example.com/registration-status?impu=sip%3Aalice%40example.com",

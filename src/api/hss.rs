@@ -34,13 +34,21 @@ use hearth_core::http::{Method, Request, Response};
 use hearth_core::model::{HssIrsRecord, RegState};
 use hearth_core::regdata::{self, RegDataRequest, RequestType, ServerAssignmentType};
 use hearth_core::xml;
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::json;
 
 use super::notify::{NotifyMethod, SipCoreNotifier};
 use super::{error, method_not_allowed, store_error};
 use crate::diameter::DiameterLink;
 use crate::engine::{Shard, unix_now};
+
+/// What a public identity must escape to be one path segment: everything but RFC 3986's
+/// unreserved characters.
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// Most "user unknown" answers one shard remembers.
 const NEGATIVE_CACHE_CAPACITY: usize = 100_000;
@@ -969,7 +977,7 @@ async fn update_profile(shard: &Rc<Shard>, ppr: &Ppr) -> CxResult {
         {
             let path = format!(
                 "/registrations/{}",
-                utf8_percent_encode(primary, NON_ALPHANUMERIC)
+                utf8_percent_encode(primary, PATH_SEGMENT)
             );
             let body = json!({ "user-data-xml": doc.xml }).to_string();
             match notifier.send(NotifyMethod::Put, &path, body).await {

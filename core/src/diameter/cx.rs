@@ -2161,7 +2161,10 @@ fn usable_item(maa: &Maa) -> Option<&SipAuthDataItem> {
 /// `{"aka":{"challenge","response","crypt_key","integrity_key","cryptkey","integritykey","version"}}`
 /// (challenge: base64 of SIP-Authenticate; response: hex of SIP-Authorization; keys in base64 and
 /// in hex, the same shape as Hearth's own answers), or 404 when no item has a scheme Homestead
-/// supports; 3002 → 503; 3GPP 5001 (user unknown) → 404; anything else → 500.
+/// supports; 3002 → 503; 3GPP 5001 (user unknown) → 404; 3004 → 504; anything else → 500.
+///
+/// Homestead's code answers a MAR's 3004 with 500; 504 is used here as for every other command, so
+/// a busy HSS looks the same to Sprout on every path.
 pub fn map_maa(maa: &Maa) -> HttpOutcome {
     if maa.result.is_base(result::SUCCESS) {
         let Some(item) = usable_item(maa) else {
@@ -2191,7 +2194,7 @@ pub fn map_maa(maa: &Maa) -> HttpOutcome {
             },
         });
     }
-    failure_status(maa.result, &[])
+    failure_status(maa.result, &[(result::TOO_BUSY, 504)])
 }
 
 /// Homestead's legacy `GET /impi/<id>/digest?public_id=` from a MAA for "SIP Digest": 200 with
@@ -2206,7 +2209,7 @@ pub fn map_maa_legacy_digest(maa: &Maa) -> HttpOutcome {
             None => HttpOutcome::status(404),
         };
     }
-    failure_status(maa.result, &[])
+    failure_status(maa.result, &[(result::TOO_BUSY, 504)])
 }
 
 /// `GET /impi/<id>/registration-status` from a UAA: Result-Code 2001 or 3GPP 2001/2002 → 200

@@ -1284,7 +1284,7 @@ fn maa_failures_map_as_homestead_does() {
         // Only the Result-Code 2001 is success for a MAA.
         (CxResult::tgpp(2001), 500),
         (CxResult::Base(result::AVP_UNSUPPORTED), 500),
-        (CxResult::Base(result::TOO_BUSY), 500),
+        (CxResult::Base(result::TOO_BUSY), 504),
         (
             CxResult::tgpp(cx_result::ERROR_AUTH_SCHEME_NOT_SUPPORTED),
             500,
