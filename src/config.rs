@@ -596,7 +596,6 @@ impl Config {
 
     /// How long HSS data is cached: Homestead's `record_ttl`, max(2 × hss_reregistration_time,
     /// reg_max_expires + 10) seconds.
-    #[allow(dead_code)] // for the HSS-mode cache (src/api)
     pub fn record_ttl_secs(&self) -> u64 {
         (2 * self.hss_reregistration_time).max(self.reg_max_expires + 10)
     }

@@ -321,6 +321,23 @@ fn registration_status_and_location() {
     );
     assert_eq!(a.status, 405, "{}", a.body);
     assert!(a.body.contains("HSS"), "{}", a.body);
+
+    // /metrics reports every shard's link, one family at a time.
+    let m = s.prov("GET", "/metrics", None).body;
+    for shard in 0..2 {
+        let line = format!("hearth_diameter_link_usable{{shard=\"{shard}\"}} 1");
+        assert!(m.contains(&line), "{line} in\n{m}");
+    }
+    let peer = format!(
+        "peer=\"{}\",role=\"outgoing\",state=\"open\"}} 1",
+        sim.diameter
+    );
+    assert_eq!(m.matches(&peer).count(), 2, "{m}");
+    assert_eq!(
+        m.matches("# TYPE hearth_diameter_requests_total counter")
+            .count(),
+        1
+    );
 }
 
 #[test]

@@ -53,7 +53,7 @@ pub async fn handle(shard: &Rc<Shard>, req: &Request, segs: &[&str]) -> Reply {
             _ => method_not_allowed("GET"),
         },
         ["metrics"] => match m {
-            Method::Get | Method::Head => metrics(shard),
+            Method::Get | Method::Head => metrics(shard).await,
             _ => method_not_allowed("GET"),
         },
         ["private", impi] => match m {
@@ -142,7 +142,7 @@ pub async fn handle(shard: &Rc<Shard>, req: &Request, segs: &[&str]) -> Reply {
 }
 
 /// Prometheus text exposition of the store side's counters.
-fn metrics(shard: &Rc<Shard>) -> Response {
+async fn metrics(shard: &Rc<Shard>) -> Response {
     let st = shard.store.stats();
     let mut out = String::new();
     for (name, help, value) in [
@@ -186,7 +186,36 @@ fn metrics(shard: &Rc<Shard>) -> Response {
             "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"
         ));
     }
+    render_link_metrics(&shard.link_metrics().await, &mut out);
     Response::new(200).with_body("text/plain; version=0.0.4", out)
+}
+
+/// Every shard's Diameter link, one metric family at a time (the text format wants a family's
+/// lines together), each family under its TYPE line.
+fn render_link_metrics(links: &[crate::diameter::LinkMetrics], out: &mut String) {
+    let mut text = String::new();
+    for link in links {
+        link.render(&mut text);
+    }
+    let mut lines: Vec<&str> = text.lines().collect();
+    let family = |line: &str| line.split(['{', ' ']).next().unwrap_or_default().to_owned();
+    // Stable: within a family, shards stay in order.
+    lines.sort_by_key(|line| family(line));
+    let mut current = String::new();
+    for line in lines {
+        let name = family(line);
+        if name != current {
+            let kind = if name.ends_with("_total") {
+                "counter"
+            } else {
+                "gauge"
+            };
+            out.push_str(&format!("# TYPE {name} {kind}\n"));
+            current = name;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
 }
 
 fn check_identity(what: &str, id: &str) -> Result<(), Response> {

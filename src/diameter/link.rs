@@ -72,14 +72,12 @@ pub struct DiameterLink {
     me: Weak<DiameterLink>,
     shard: usize,
     origin: Origin,
-    #[allow(dead_code)] // read by the handlers' API
     destination: Destination,
     epoch: Instant,
     connect_timeout: Duration,
     write_timeout: Duration,
     max_peers: usize,
     pool: RefCell<PeerPool>,
-    #[allow(dead_code)] // read by the handlers' API
     session_ids: RefCell<SessionIds>,
     /// Callers awaiting the outcome of their request.
     waiting: RefCell<HashMap<RequestId, oneshot::Sender<Result<Message, RequestError>>>>,
@@ -216,8 +214,7 @@ impl DiameterLink {
     }
 }
 
-/// The API of the HSS-mode handlers (src/api), which call it as they land.
-#[allow(dead_code)]
+/// The API of the HSS-mode handlers (src/api).
 impl DiameterLink {
     /// Origin-Host (this shard's, see [`origin_host`]) and Origin-Realm of our requests.
     pub fn origin(&self) -> &Origin {
@@ -303,7 +300,7 @@ impl DiameterLink {
         LinkMetrics {
             shard: self.shard,
             origin_host: self.origin.host.clone(),
-            usable: pool.is_usable(app::CX),
+            usable: self.is_usable(),
             peers,
             counters: self.counters.get(),
         }

@@ -1,8 +1,5 @@
 //! What a shard's Diameter link reports: per-peer state and counters, rendered for `/metrics`.
 
-// Rendered into /metrics by the HSS-mode handlers as they land.
-#![allow(dead_code)]
-
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 

@@ -22,3 +22,4 @@ mod tests;
 
 pub use discovery::{Discovery, PeerTargets};
 pub use link::DiameterLink;
+pub use metrics::LinkMetrics;

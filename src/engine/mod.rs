@@ -85,6 +85,11 @@ pub enum ShardMessage {
         /// The verdict.
         reply: oneshot::Sender<Result<(), u64>>,
     },
+    /// A snapshot of the receiver's Diameter link, for `/metrics` (none without an HSS).
+    LinkMetrics {
+        /// The snapshot.
+        reply: oneshot::Sender<Option<crate::diameter::LinkMetrics>>,
+    },
 }
 
 /// Everything one shard owns. Lives on its executor thread only (`Rc`), never shared.
@@ -221,6 +226,26 @@ impl Shard {
             // A shard that stopped has no cache left to be stale.
             let _ = ack.await;
         }
+    }
+
+    /// Every shard's Diameter link snapshot, in shard order (empty without an HSS).
+    pub async fn link_metrics(self: &Rc<Self>) -> Vec<crate::diameter::LinkMetrics> {
+        let mut snapshots = Vec::with_capacity(self.nr_shards);
+        for shard_id in 0..self.nr_shards {
+            if shard_id == self.id {
+                snapshots.extend(self.diameter.as_ref().map(|l| l.metrics()));
+                continue;
+            }
+            let (reply, snapshot) = oneshot::channel();
+            let msg = ShardMessage::LinkMetrics { reply };
+            // A shard that stopped has nothing to report.
+            if self.forward.send_to(shard_id, msg).await.is_ok()
+                && let Ok(Some(s)) = snapshot.await
+            {
+                snapshots.push(s);
+            }
+        }
+        snapshots
     }
 
     fn drop_cached(&self, impis: &[String], impus: &[String]) {
@@ -476,6 +501,9 @@ async fn shard_main(
                     }
                     ShardMessage::RateCheck { key, reply } => {
                         let _ = reply.send(shard.local_rate_check(&key));
+                    }
+                    ShardMessage::LinkMetrics { reply } => {
+                        let _ = reply.send(shard.diameter.as_ref().map(|l| l.metrics()));
                     }
                 }
             }
