@@ -52,7 +52,7 @@ enum Command {
     },
     /// A Diameter HSS simulator (Cx and Zh) for tests and load: generated or file population,
     /// latency and error injection, PPR/RTR on command (see README, "HSS simulator").
-    HssSim(hsssim::HssSimArgs),
+    HssSim(Box<hsssim::HssSimArgs>),
 }
 
 /// Options of `hearth schema`.
@@ -131,7 +131,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Tools { args } => ExitCode::from(tools::run(&args)),
-        Command::HssSim(args) => hsssim::run(args),
+        Command::HssSim(args) => hsssim::run(*args),
         Command::CredentialSecrets { config } => match credential_secrets(&config) {
             Ok(lines) => {
                 print!("{lines}");
