@@ -1,6 +1,6 @@
 //! The Diameter links of the real `hearth` binary in HSS mode, against a fake HSS written with
 //! hearth-core's codec (tests/common/hss.rs): every shard connects with its own Origin-Host and
-//! advertises Cx, answers DWR, refuses the HSS's requests it has no handler for, sends DPR at
+//! advertises Cx, answers DWR, hands the HSS's requests to the HSS-mode handler, sends DPR at
 //! SIGTERM; a restarted HSS is reconnected and back in service after one watchdog interval; an
 //! HSS may connect to `--diameter-addr`; peers are found by NAPTR/SRV/A on a realm (dnsmasq).
 //!
@@ -128,8 +128,8 @@ fn each_shard_has_its_own_connection_and_origin_host() {
         );
     }
 
-    // An RTR reaches the link; with no handler installed it is answered 5012
-    // DIAMETER_UNABLE_TO_COMPLY, on the connection it came on, matching the request.
+    // An RTR reaches the link and the HSS-mode handler: nobody is registered, so there is
+    // nothing to deregister (2001), answered on the connection it came on, matching the request.
     let conn = cers[0].conn;
     let host = text(&cers[0].message, avp::ORIGIN_HOST).unwrap();
     let request = rtr(&hss, &host, "hss.hss.test;77;1");
@@ -141,7 +141,7 @@ fn each_shard_has_its_own_connection_and_origin_host() {
     assert_eq!(rta.conn, conn);
     assert_eq!(rta.message.header().hop_by_hop, request.header().hop_by_hop);
     assert_eq!(rta.message.header().end_to_end, request.header().end_to_end);
-    assert_eq!(result_code(&rta.message), Some(result::UNABLE_TO_COMPLY));
+    assert_eq!(result_code(&rta.message), Some(result::SUCCESS));
     assert_eq!(
         text(&rta.message, avp::SESSION_ID).as_deref(),
         Some("hss.hss.test;77;1")
@@ -281,7 +281,7 @@ fn an_hss_may_connect_to_the_diameter_listener() {
     let rta = incoming.wait_for("RTA", 1, PROMPTLY, |r| {
         r.is(cmd::REGISTRATION_TERMINATION, false)
     });
-    assert_eq!(result_code(&rta[0].message), Some(result::UNABLE_TO_COMPLY));
+    assert_eq!(result_code(&rta[0].message), Some(result::SUCCESS));
     assert_eq!(
         rta[0].message.header().hop_by_hop,
         request.header().hop_by_hop

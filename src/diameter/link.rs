@@ -28,7 +28,7 @@ use crate::config::Config;
 
 /// Handles a request from a peer (a Cx PPR or RTR from the HSS, already checked against the
 /// dictionary by the core) and returns the answer to send; `None` makes the link answer
-/// 5012 DIAMETER_UNABLE_TO_COMPLY itself.
+/// itself (5012 DIAMETER_UNABLE_TO_COMPLY to a PPR or RTR, 3001 to anything else).
 pub type RequestHandler = Rc<dyn Fn(Message) -> Pin<Box<dyn Future<Output = Option<Message>>>>>;
 
 /// How often the timer task looks for a new DNS result even when no pool timer is due.
@@ -650,7 +650,7 @@ async fn answer_incoming(
         Some(answer) => Some(answer),
         None => {
             link.count(|c| c.incoming_refused += 1);
-            link.refusal(&request, handler.is_some())
+            link.refusal(&request)
         }
     };
     let Some(answer) = answer else {
@@ -663,7 +663,7 @@ async fn answer_incoming(
             // The handler's answer cannot go out as it is: refuse instead, so that the peer is
             // not left waiting.
             tracing::warn!(shard = link.shard, %peer, "request handler gave an unusable answer");
-            if let Some(refusal) = link.refusal(&request, true) {
+            if let Some(refusal) = link.refusal(&request) {
                 let _ = link.pool.borrow_mut().send_answer(peer, token, refusal);
             }
         }
@@ -676,16 +676,16 @@ async fn answer_incoming(
 
 impl DiameterLink {
     /// The link's own answer to a request it cannot serve: 5012 DIAMETER_UNABLE_TO_COMPLY for a
-    /// Cx PPR or RTR (and anything a handler declined), 3001 DIAMETER_COMMAND_UNSUPPORTED for
-    /// other requests when no handler is set.
-    fn refusal(&self, request: &Message, handled: bool) -> Option<Message> {
+    /// Cx PPR or RTR (no handler, or the handler could not read it), 3001
+    /// DIAMETER_COMMAND_UNSUPPORTED for any other request (an S-CSCF serves no others).
+    fn refusal(&self, request: &Message) -> Option<Message> {
         let header = request.header();
         let notification = header.application_id == app::CX
             && matches!(
                 header.command_code,
                 cmd::PUSH_PROFILE | cmd::REGISTRATION_TERMINATION
             );
-        let built = if notification || handled {
+        let built = if notification {
             let session_id = request
                 .avp(avp::SESSION_ID)
                 .ok()

@@ -165,19 +165,25 @@ impl FakeHss {
                         Ok(None) => break,
                         Err(e) => panic!("fake HSS: unframeable bytes: {e}"),
                     };
+                    // The automatic answer goes out before the request is logged: a test that
+                    // saw the CER may send its own requests, which must not overtake the CEA.
                     let reply = auto_answer(&shared, &message);
+                    let close = match &reply {
+                        Some((reply, close)) => {
+                            let _ = stream.write_all(reply.as_bytes());
+                            *close
+                        }
+                        None => false,
+                    };
                     shared.log.lock().unwrap().push(Received {
                         conn,
                         at: Instant::now(),
                         message,
                     });
                     shared.changed.notify_all();
-                    if let Some((reply, close)) = reply {
-                        let _ = stream.write_all(reply.as_bytes());
-                        if close {
-                            let _ = stream.shutdown(Shutdown::Both);
-                            return;
-                        }
+                    if close {
+                        let _ = stream.shutdown(Shutdown::Both);
+                        return;
                     }
                 }
             }

@@ -166,7 +166,10 @@ impl Server {
             .arg(prov.to_string())
             .args(["--home-domain", "example.com"])
             .args(extra)
-            .env("HEARTH_LOG", "warn")
+            .env(
+                "HEARTH_LOG",
+                std::env::var("HEARTH_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdin(Stdio::null())
             .spawn()
             .expect("start hearth");
