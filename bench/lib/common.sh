@@ -2,7 +2,7 @@
 # Source it; it sets ROOT and BIN.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BIN="$ROOT/target/release"
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
 
 build_release() {
   (cd "$ROOT" && cargo build --release -q -p hearth -p hearth-loadgen)
@@ -35,14 +35,15 @@ median() {
   sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'
 }
 
-# start_hearth DATA_DIR SHARDS SIG_PORT PROV_PORT [taskset cpus]: starts the release server in the
-# background, sets HEARTH_PID.
+# start_hearth DATA_DIR SHARDS SIG_PORT PROV_PORT [taskset cpus] [serve options...]: starts the
+# release server in the background, sets HEARTH_PID.
 start_hearth() {
   local data=$1 shards=$2 sig=$3 prov=$4 cpus=${5:-}
+  local extra=("${@:6}")
   local pin=()
   [ -n "$cpus" ] && pin=(taskset -c "$cpus")
   HEARTH_LOG=warn "${pin[@]}" "$BIN/hearth" serve --data-dir "$data" --shards "$shards" \
-    --signalling-addr "127.0.0.1:$sig" --provisioning-addr "127.0.0.1:$prov" &
+    --signalling-addr "127.0.0.1:$sig" --provisioning-addr "127.0.0.1:$prov" "${extra[@]}" &
   HEARTH_PID=$!
   wait_http "http://127.0.0.1:$prov/ping"
 }

@@ -166,6 +166,18 @@ pub struct UrlArgs {
     /// Request body.
     #[arg(long)]
     pub body: Option<String>,
+    /// With `{i}` in the URL: how many indices to put there, from `--start`.
+    #[arg(short = 'N', long, default_value_t = 1000)]
+    pub subscribers: u64,
+    /// With `{i}` in the URL: the first index.
+    #[arg(long, default_value_t = 0)]
+    pub start: u64,
+    /// With `{i}` in the URL: how each request picks its index.
+    #[arg(long, value_enum, default_value_t = KeyDist::Uniform)]
+    pub keys: KeyDist,
+    /// Zipf exponent (with --keys zipf).
+    #[arg(long, default_value_t = 1.0)]
+    pub zipf_s: f64,
     #[command(flatten)]
     pub load: LoadOpts,
 }

@@ -60,6 +60,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode, String> {
             let target = Target::parse(&a.url)?;
             let headers = parse_headers(&a.load.headers)?;
             let body = a.body.clone().unwrap_or_default();
+            if body.contains("{i}") {
+                return Err("{i} is replaced in the URL only, not in the body".into());
+            }
             let request = http::encode_request(
                 &a.method,
                 &target.path,
@@ -68,7 +71,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode, String> {
                 body.as_bytes(),
             );
             let name = format!("url {} {}", a.method, a.url);
-            let scenario = UrlScenario::new(request, a.method == "HEAD", name);
+            let keys = KeyChooser::new(a.keys, a.start, a.subscribers, a.zipf_s);
+            let scenario = UrlScenario::new(request, keys, a.method == "HEAD", name);
             run_load(Arc::new(scenario), target, Vec::new(), &a.load, Kind::Load)
         }
         Command::Register(a) => flows(a, FlowKind::Register),

@@ -84,17 +84,38 @@ pub trait Scenario: Send + Sync {
 // ------------------------------------------------------------------------------------------ url
 
 /// One URL over and over (wrk-like). A status under 400 is a success, as in wrk.
+///
+/// `{i}` in the URL is replaced by a subscriber index for each request, taken from the key
+/// chooser (so `/impi/lg{i}%40example.com/av/digest?impu=sip%3Alg{i}%40example.com` spreads the
+/// load over a population as the flows do).
 pub struct UrlScenario {
-    request: Vec<u8>,
+    /// The encoded request, cut where `{i}` stood (one piece when it never does).
+    pieces: Vec<Vec<u8>>,
+    keys: Option<KeyChooser>,
     head: bool,
     label: String,
 }
 
+/// What a URL says where a subscriber index goes.
+pub const KEY_PLACEHOLDER: &[u8] = b"{i}";
+
 impl UrlScenario {
-    /// `request` is the complete encoded request.
-    pub fn new(request: Vec<u8>, head: bool, label: String) -> UrlScenario {
+    /// `request` is the complete encoded request; `keys` gives the index for each `{i}` in it.
+    pub fn new(request: Vec<u8>, keys: KeyChooser, head: bool, label: String) -> UrlScenario {
+        let mut pieces = Vec::new();
+        let mut rest = request.as_slice();
+        while let Some(at) = rest
+            .windows(KEY_PLACEHOLDER.len())
+            .position(|w| w == KEY_PLACEHOLDER)
+        {
+            pieces.push(rest[..at].to_vec());
+            rest = &rest[at + KEY_PLACEHOLDER.len()..];
+        }
+        pieces.push(rest.to_vec());
+        let keys = (pieces.len() > 1).then_some(keys);
         UrlScenario {
-            request,
+            pieces,
+            keys,
             head,
             label,
         }
@@ -105,11 +126,28 @@ impl Scenario for UrlScenario {
     fn name(&self) -> String {
         self.label.clone()
     }
-    fn start(&self, _flow: &mut Flow, _ctx: &mut FlowCtx) -> bool {
-        true
+    fn total_flows(&self) -> Option<u64> {
+        self.keys.as_ref().and_then(KeyChooser::total)
     }
-    fn write_request(&self, _flow: &Flow, req: &mut RequestWriter<'_>) {
-        req.raw(&self.request, self.head);
+    fn start(&self, flow: &mut Flow, ctx: &mut FlowCtx) -> bool {
+        match &self.keys {
+            Some(keys) => match keys.next(&mut ctx.rng) {
+                Some(key) => {
+                    flow.key = key;
+                    true
+                }
+                None => false,
+            },
+            None => true,
+        }
+    }
+    fn write_request(&self, flow: &Flow, req: &mut RequestWriter<'_>) {
+        for (n, piece) in self.pieces.iter().enumerate() {
+            if n > 0 {
+                crate::http::push_u64(req.buf(), flow.key);
+            }
+            req.raw(piece, self.head);
+        }
     }
     fn accepts(&self, _flow: &Flow, status: u16) -> bool {
         (100..400).contains(&status)
@@ -608,6 +646,39 @@ mod tests {
         let mut w = RequestWriter::new(&mut out, "h", "", b"");
         s.write_request(f, &mut w);
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn url_puts_a_key_where_the_url_says_i() {
+        let request = b"GET /impi/lg{i}%40x/av?impu=sip%3Alg{i}%40x HTTP/1.1\r\nHost: h\r\n\r\n";
+        let s = UrlScenario::new(
+            request.to_vec(),
+            KeyChooser::new(KeyDist::Seq, 40, 2, 1.0),
+            false,
+            "u".into(),
+        );
+        assert_eq!(s.total_flows(), Some(2));
+        let (mut c, mut f) = (ctx(), Flow::default());
+        for key in [40, 41] {
+            assert!(s.start(&mut f, &mut c));
+            assert_eq!(
+                write(&s, &f),
+                format!(
+                    "GET /impi/lg{key}%40x/av?impu=sip%3Alg{key}%40x HTTP/1.1\r\nHost: h\r\n\r\n"
+                )
+            );
+        }
+        assert!(!s.start(&mut f, &mut c), "a sequential population ends");
+        // Without {i}, the request is sent as it is and the keys are not used.
+        let plain = UrlScenario::new(
+            b"GET / HTTP/1.1\r\n\r\n".to_vec(),
+            KeyChooser::new(KeyDist::Seq, 0, 0, 1.0),
+            false,
+            "p".into(),
+        );
+        assert_eq!(plain.total_flows(), None);
+        assert!(plain.start(&mut f, &mut c));
+        assert_eq!(write(&plain, &f), "GET / HTTP/1.1\r\n\r\n");
     }
 
     fn ok<'a>(head: &'a [u8], body: &'a [u8]) -> Response<'a> {
