@@ -129,7 +129,9 @@ impl DiameterLink {
         peer.watchdog_jitter_ms = peer
             .watchdog_jitter_ms
             .min(config.hss.watchdog_interval_ms.saturating_sub(1) / 2);
-        peer.request_timeout_ms = config.diameter_timeout_ms;
+        // The pool's clock is whole milliseconds rounded down: one more keeps a request waiting at
+        // least diameter_timeout_ms of real time, never a fraction of a millisecond less.
+        peer.request_timeout_ms = config.diameter_timeout_ms + 1;
         peer.origin_state_id = u32::try_from(start_unix).unwrap_or(u32::MAX);
         peer.start_time_unix_s = start_unix;
         peer.seed = rand::random();

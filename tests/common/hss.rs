@@ -165,9 +165,17 @@ impl FakeHss {
                         Ok(None) => break,
                         Err(e) => panic!("fake HSS: unframeable bytes: {e}"),
                     };
-                    // The automatic answer goes out before the request is logged: a test that
-                    // saw the CER may send its own requests, which must not overtake the CEA.
+                    // Logged and answered under the connections' lock, which `send` takes
+                    // too: a test that saw the CER cannot send a request ahead of the CEA, and
+                    // a request is in the log before Hearth can see its answer.
                     let reply = auto_answer(&shared, &message);
+                    let writers = shared.conns.lock().unwrap();
+                    shared.log.lock().unwrap().push(Received {
+                        conn,
+                        at: Instant::now(),
+                        message,
+                    });
+                    shared.changed.notify_all();
                     let close = match &reply {
                         Some((reply, close)) => {
                             let _ = stream.write_all(reply.as_bytes());
@@ -175,12 +183,7 @@ impl FakeHss {
                         }
                         None => false,
                     };
-                    shared.log.lock().unwrap().push(Received {
-                        conn,
-                        at: Instant::now(),
-                        message,
-                    });
-                    shared.changed.notify_all();
+                    drop(writers);
                     if close {
                         let _ = stream.shutdown(Shutdown::Both);
                         return;
