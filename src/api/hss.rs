@@ -38,6 +38,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::json;
 
 use super::notify::{NotifyMethod, SipCoreNotifier};
+use super::signalling::only_get;
 use super::{error, method_not_allowed, store_error};
 use crate::diameter::DiameterLink;
 use crate::engine::{Shard, unix_now};
@@ -170,13 +171,6 @@ pub async fn handle(
     }
 }
 
-fn only_get(req: &Request) -> Option<Response> {
-    match req.method {
-        Method::Get | Method::Head => None,
-        _ => Some(method_not_allowed("GET")),
-    }
-}
-
 fn routing(link: &DiameterLink) -> Routing {
     Routing::new(link.next_session_id(), link.origin(), link.destination())
 }
@@ -303,6 +297,14 @@ async fn multimedia_auth(
     Ok(maa)
 }
 
+/// Which MAR-based answer: the `/av...` family, or Homestead's legacy
+/// `GET /impi/<id>/digest?public_id=`.
+#[derive(Clone, Copy)]
+enum AuthAnswer {
+    Vector,
+    LegacyDigest,
+}
+
 async fn av(
     shard: &Rc<Shard>,
     link: &DiameterLink,
@@ -310,46 +312,55 @@ async fn av(
     impi: &str,
     scheme: AuthScheme,
 ) -> Response {
-    if let Some(r) = only_get(req) {
-        return r;
-    }
-    let impu =
-        match public_identity_for(shard, impi, req.query_param("impu").map(|s| s.into_owned()))
-            .await
-        {
-            Ok(impu) => impu,
-            Err(r) => return r,
-        };
-    match multimedia_auth(shard, link, req, impi, &impu, scheme).await {
-        Ok(maa) => outcome_response(cx::map_maa(&maa), "this private identity"),
-        Err(r) => r,
-    }
+    authenticate(shard, link, req, impi, scheme, AuthAnswer::Vector).await
 }
 
-/// Homestead's legacy `GET /impi/<id>/digest?public_id=`.
 async fn legacy_digest(
     shard: &Rc<Shard>,
     link: &DiameterLink,
     req: &Request,
     impi: &str,
 ) -> Response {
+    authenticate(
+        shard,
+        link,
+        req,
+        impi,
+        AuthScheme::SipDigest,
+        AuthAnswer::LegacyDigest,
+    )
+    .await
+}
+
+async fn authenticate(
+    shard: &Rc<Shard>,
+    link: &DiameterLink,
+    req: &Request,
+    impi: &str,
+    scheme: AuthScheme,
+    answer: AuthAnswer,
+) -> Response {
     if let Some(r) = only_get(req) {
         return r;
     }
-    let impu = match public_identity_for(
-        shard,
-        impi,
-        req.query_param("public_id").map(|s| s.into_owned()),
-    )
-    .await
-    {
+    let param = match answer {
+        AuthAnswer::Vector => "impu",
+        AuthAnswer::LegacyDigest => "public_id",
+    };
+    let given = req.query_param(param).map(|s| s.into_owned());
+    let impu = match public_identity_for(shard, impi, given).await {
         Ok(impu) => impu,
         Err(r) => return r,
     };
-    match multimedia_auth(shard, link, req, impi, &impu, AuthScheme::SipDigest).await {
-        Ok(maa) => outcome_response(cx::map_maa_legacy_digest(&maa), "this private identity"),
-        Err(r) => r,
-    }
+    let maa = match multimedia_auth(shard, link, req, impi, &impu, scheme).await {
+        Ok(maa) => maa,
+        Err(r) => return r,
+    };
+    let outcome = match answer {
+        AuthAnswer::Vector => cx::map_maa(&maa),
+        AuthAnswer::LegacyDigest => cx::map_maa_legacy_digest(&maa),
+    };
+    outcome_response(outcome, "this private identity")
 }
 
 // ------------------------------------------------------------------ registration-status (UAR)
@@ -760,14 +771,6 @@ async fn store_irs(shard: &Rc<Shard>, record: HssIrsRecord) -> Result<(), Respon
         .map_err(|e| store_error(&e))
 }
 
-fn xml_state(state: RegState) -> xml::reg_data::RegistrationState {
-    match state {
-        RegState::Registered => xml::reg_data::RegistrationState::Registered,
-        RegState::Unregistered => xml::reg_data::RegistrationState::Unregistered,
-        RegState::NotRegistered => xml::reg_data::RegistrationState::NotRegistered,
-    }
-}
-
 fn reg_data_response(
     state: RegState,
     previous: Option<RegState>,
@@ -779,8 +782,8 @@ fn reg_data_response(
         ecfs: record.ecfs.clone(),
     };
     let body = xml::reg_data::write_clearwater_reg_data(
-        xml_state(state),
-        previous.map(xml_state),
+        state.into(),
+        previous.map(Into::into),
         subscription,
         &charging,
     );

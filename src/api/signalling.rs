@@ -55,7 +55,8 @@ fn ping(req: &Request) -> Response {
     }
 }
 
-fn only_get(req: &Request) -> Option<Response> {
+/// `None` for GET and HEAD, else the 405 answer.
+pub(super) fn only_get(req: &Request) -> Option<Response> {
     match req.method {
         Method::Get | Method::Head => None,
         _ => Some(method_not_allowed("GET")),
@@ -502,14 +503,6 @@ async fn reg_data_put(shard: &Rc<Shard>, req: &Request, impu: &str) -> Response 
     reg_data_response(&entry, &transition.next, previous)
 }
 
-fn xml_state(state: RegState) -> xml::reg_data::RegistrationState {
-    match state {
-        RegState::Registered => xml::reg_data::RegistrationState::Registered,
-        RegState::Unregistered => xml::reg_data::RegistrationState::Unregistered,
-        RegState::NotRegistered => xml::reg_data::RegistrationState::NotRegistered,
-    }
-}
-
 /// The `ClearwaterRegData` answer for `registration` of the IRS in `entry`.
 fn reg_data_response(
     entry: &PublicEntry,
@@ -533,8 +526,8 @@ fn reg_data_response(
     let private_id = registration.private_id.as_deref();
     let subscription = xml::ims_subscription::build_ims_subscription(private_id, &parts);
     let body = xml::reg_data::write_clearwater_reg_data(
-        xml_state(registration.state),
-        previous.map(xml_state),
+        registration.state.into(),
+        previous.map(Into::into),
         Some(&subscription),
         &xml::reg_data::ChargingAddresses::default(),
     );

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use super::Answer;
+use super::{Answer, free_port};
 
 /// A running `hearth hss-sim`.
 pub struct Sim {
@@ -19,11 +19,6 @@ pub struct Sim {
     /// Its control API.
     pub control: SocketAddr,
     agent: ureq::Agent,
-}
-
-fn free_port() -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr")
 }
 
 fn agent() -> ureq::Agent {

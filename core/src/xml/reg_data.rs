@@ -43,6 +43,18 @@ pub enum RegistrationState {
     NotRegistered,
 }
 
+impl From<crate::model::RegState> for RegistrationState {
+    /// The stored state as the document names it.
+    fn from(state: crate::model::RegState) -> Self {
+        use crate::model::RegState;
+        match state {
+            RegState::Registered => Self::Registered,
+            RegState::Unregistered => Self::Unregistered,
+            RegState::NotRegistered => Self::NotRegistered,
+        }
+    }
+}
+
 impl RegistrationState {
     /// The name on the wire.
     pub const fn as_wire(self) -> &'static str {
