@@ -11,7 +11,7 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::io::Write as _;
-use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -30,10 +30,7 @@ const TW: Duration = Duration::from_secs(6);
 const TW_JITTER: Duration = Duration::from_secs(2);
 
 fn free_addr() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
+    common::free_port()
 }
 
 fn is_cer(r: &common::hss::Received) -> bool {

@@ -74,9 +74,20 @@ pub fn keyspace_prefix_of(dir: &Path) -> String {
     prefix
 }
 
-fn free_port() -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr")
+/// A loopback address free for a server to listen on. Chosen below the kernel's ephemeral range
+/// (32768-60999 on Linux), at random: a port from that range could be taken, between this probe
+/// and the server's bind, as the local port of some outgoing connection (Hearth's own towards an
+/// HSS, say), which made listeners fail with "address in use" under a loaded test run.
+pub fn free_port() -> SocketAddr {
+    use std::hash::{BuildHasher, RandomState};
+    for attempt in 0u32..1000 {
+        let random = RandomState::new().hash_one((attempt, std::process::id(), Instant::now()));
+        let port = 10_000 + (random % 20_000) as u16;
+        if let Ok(l) = TcpListener::bind(("127.0.0.1", port)) {
+            return l.local_addr().expect("addr");
+        }
+    }
+    panic!("no free port between 10000 and 30000 on loopback")
 }
 
 /// An HTTP answer.
