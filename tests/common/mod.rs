@@ -80,9 +80,21 @@ pub fn keyspace_prefix_of(dir: &Path) -> String {
 /// HSS, say), which made listeners fail with "address in use" under a loaded test run.
 pub fn free_port() -> SocketAddr {
     use std::hash::{BuildHasher, RandomState};
-    for attempt in 0u32..1000 {
-        let random = RandomState::new().hash_one((attempt, std::process::id(), Instant::now()));
-        let port = 10_000 + (random % 20_000) as u16;
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const FIRST: u32 = 10_000;
+    const SPAN: u32 = 20_000;
+    // Ports are handed out in turn from a random starting point, so two calls in one test
+    // process never return the same port (two independent random picks could, and a server
+    // given the same port for signalling and provisioning refuses to start).
+    static START: OnceLock<u32> = OnceLock::new();
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let start = *START.get_or_init(|| {
+        (RandomState::new().hash_one((std::process::id(), Instant::now())) % u64::from(SPAN)) as u32
+    });
+    for _ in 0..SPAN {
+        let offset = (start + NEXT.fetch_add(1, Ordering::Relaxed)) % SPAN;
+        let port = (FIRST + offset) as u16;
         if let Ok(l) = TcpListener::bind(("127.0.0.1", port)) {
             return l.local_addr().expect("addr");
         }
