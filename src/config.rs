@@ -260,6 +260,10 @@ pub struct HssConfig {
     pub peers: Vec<String>,
     /// Listener for incoming Diameter connections (`--diameter-addr`); none by default.
     pub diameter_addr: Option<SocketAddr>,
+    /// Origin-Hosts accepted in the CER of an incoming connection (`--diameter-allowed-peer`),
+    /// compared without case; `"*"` accepts any. Empty means `hss_hostname` alone. Others are
+    /// refused with DIAMETER_UNKNOWN_PEER (3010): whoever connects may send RTR and PPR.
+    pub allowed_peers: Vec<String>,
     /// Our Origin-Realm (defaults to `home_domain`).
     pub origin_realm: Option<String>,
     /// RFC 3539 watchdog interval Tw, in milliseconds (Clearwater's
@@ -280,6 +284,7 @@ impl Default for HssConfig {
         HssConfig {
             peers: Vec::new(),
             diameter_addr: None,
+            allowed_peers: Vec::new(),
             origin_realm: None,
             watchdog_interval_ms: 6_000,
             dns_servers: Vec::new(),
@@ -574,6 +579,18 @@ impl Config {
         self.hss_host().is_some() || self.hss_realm.is_some() || !self.hss.peers.is_empty()
     }
 
+    /// The Origin-Hosts an incoming Diameter connection may present, or `None` for any
+    /// (`[hss] allowed_peers` with `"*"`); `hss_hostname` when none are listed.
+    pub fn incoming_peers(&self) -> Option<Vec<String>> {
+        if self.hss.allowed_peers.iter().any(|p| p == "*") {
+            return None;
+        }
+        if self.hss.allowed_peers.is_empty() {
+            return Some(self.hss_host().map(str::to_owned).into_iter().collect());
+        }
+        Some(self.hss.allowed_peers.clone())
+    }
+
     /// Our Diameter identity (Origin-Host).
     pub fn diameter_identity(&self) -> String {
         self.hs_diameteridentity
@@ -630,6 +647,20 @@ impl Config {
             if self.hss.peers.len() > 8 {
                 return Err("hss.peers may list at most 8 peers".into());
             }
+            if self.hss.diameter_addr.is_some()
+                && self.incoming_peers().is_some_and(|peers| peers.is_empty())
+            {
+                return Err(
+                    "hss.diameter_addr needs hss.allowed_peers (or hss_hostname): the \
+                            Origin-Hosts allowed to connect, or \"*\" for any"
+                        .into(),
+                );
+            }
+            if self.hss.allowed_peers.len() > 64
+                || self.hss.allowed_peers.iter().any(|p| p.trim().is_empty())
+            {
+                return Err("hss.allowed_peers takes at most 64 non-empty names".into());
+            }
             if let Some(url) = &self.hss.sip_core_url
                 && !url.starts_with("http://")
             {
@@ -673,6 +704,28 @@ mod tests {
         assert!(c.hss_mode());
         c.validate().unwrap();
         let c = parse("hss_realm = \"r\"\n[hss]\nwatchdog_interval_ms = 100\n").unwrap();
+        assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn incoming_diameter_peers_must_be_named() {
+        let listener = "[hss]\npeers = [\"127.0.0.1:3868\"]\ndiameter_addr = \"127.0.0.1:3869\"\n";
+        let c = parse(listener).unwrap();
+        let err = c.validate().unwrap_err();
+        assert!(err.contains("allowed_peers"), "{err}");
+        let c = parse(&format!("hss_hostname = \"hss.example.net\"\n{listener}")).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.incoming_peers(), Some(vec!["hss.example.net".to_owned()]));
+        let c = parse(&format!(
+            "{listener}allowed_peers = [\"a.example\", \"b.example\"]\n"
+        ))
+        .unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.incoming_peers().map(|p| p.len()), Some(2));
+        let c = parse(&format!("{listener}allowed_peers = [\"*\"]\n")).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.incoming_peers(), None);
+        let c = parse(&format!("{listener}allowed_peers = [\" \"]\n")).unwrap();
         assert!(c.validate().is_err());
     }
 

@@ -125,6 +125,9 @@ struct ServeArgs {
     /// Listener for incoming Diameter connections from HSSs.
     #[arg(long, value_name = "ADDR")]
     diameter_addr: Option<std::net::SocketAddr>,
+    /// An Origin-Host allowed to connect to `--diameter-addr` (repeatable; `*` for any).
+    #[arg(long = "diameter-allowed-peer", value_name = "HOST")]
+    diameter_allowed_peers: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -250,6 +253,9 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     }
     if let Some(v) = args.diameter_addr {
         config.hss.diameter_addr = Some(v);
+    }
+    if !args.diameter_allowed_peers.is_empty() {
+        config.hss.allowed_peers = args.diameter_allowed_peers;
     }
     config.validate()?;
     let credential = config

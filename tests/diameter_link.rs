@@ -257,8 +257,18 @@ fn an_hss_may_connect_to_the_diameter_listener() {
             &hss.addr.to_string(),
             "--diameter-addr",
             &diameter.to_string(),
+            "--diameter-allowed-peer",
+            "HSS.hss.test",
         ],
     );
+    // An Origin-Host not allowed is refused with DIAMETER_UNKNOWN_PEER and the connection closed:
+    // whoever could connect might otherwise deregister users with an RTR.
+    let (stranger, _) = FakeHss::connect_as(diameter, "intruder.hss.test");
+    let refusal = stranger.wait_for("CEA", 1, PROMPTLY, |r| {
+        r.is(cmd::CAPABILITIES_EXCHANGE, false)
+    });
+    assert_eq!(result_code(&refusal[0].message), Some(result::UNKNOWN_PEER));
+    stranger.wait_for_close(PROMPTLY);
     // Whichever shard the kernel hands the connection to answers the CER under its name.
     let (incoming, conn) = FakeHss::connect(diameter);
     let cea = incoming.wait_for("CEA", 1, PROMPTLY, |r| {

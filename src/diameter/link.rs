@@ -125,6 +125,7 @@ impl DiameterLink {
         peer.product_name = "Hearth".to_owned();
         peer.applications = vec![Application::CX, Application::SH, Application::ZH];
         peer.supported_vendor_ids = vec![hearth_core::diameter::dict::VENDOR_3GPP];
+        peer.allowed_peers = config.incoming_peers();
         peer.watchdog_interval_ms = config.hss.watchdog_interval_ms;
         peer.watchdog_jitter_ms = peer
             .watchdog_jitter_ms

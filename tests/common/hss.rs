@@ -56,6 +56,8 @@ struct Shared {
     /// Answer DWRs.
     answer_dwr: AtomicBool,
     next_id: AtomicU32,
+    /// Connections whose reader saw them end.
+    closed: AtomicU32,
 }
 
 /// A running fake HSS.
@@ -106,6 +108,11 @@ impl FakeHss {
     /// Connects to a Diameter node at `addr` (the HSS opening the connection) and sends a CER;
     /// returns the connection's index.
     pub fn connect(addr: SocketAddr) -> (FakeHss, usize) {
+        Self::connect_as(addr, HSS_HOST)
+    }
+
+    /// As [`FakeHss::connect`], with `origin_host` in the CER.
+    pub fn connect_as(addr: SocketAddr, origin_host: &str) -> (FakeHss, usize) {
         let stream = TcpStream::connect(addr).expect("fake HSS: connect");
         let hss = FakeHss {
             addr,
@@ -113,7 +120,7 @@ impl FakeHss {
             acceptor: Mutex::new(None),
         };
         let conn = Self::serve(&hss.shared, stream);
-        let cer = hss.cer();
+        let cer = hss.cer_from(origin_host);
         hss.send(conn, &cer);
         (hss, conn)
     }
@@ -127,6 +134,7 @@ impl FakeHss {
             answer_cx: AtomicBool::new(true),
             answer_dwr: AtomicBool::new(true),
             next_id: AtomicU32::new(0x4000),
+            closed: AtomicU32::new(0),
         })
     }
 
@@ -186,10 +194,12 @@ impl FakeHss {
                     drop(writers);
                     if close {
                         let _ = stream.shutdown(Shutdown::Both);
+                        shared.closed.fetch_add(1, Ordering::Relaxed);
                         return;
                     }
                 }
             }
+            shared.closed.fetch_add(1, Ordering::Relaxed);
             shared.changed.notify_all();
         });
         conn
@@ -257,6 +267,19 @@ impl FakeHss {
             .expect("fake HSS: send");
     }
 
+    /// Waits until one of this HSS's connections has been closed (by either side); panics after
+    /// `timeout`.
+    pub fn wait_for_close(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while self.shared.closed.load(Ordering::Relaxed) == 0 {
+            assert!(
+                Instant::now() < deadline,
+                "fake HSS: connection not closed in {timeout:?}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Fresh Hop-by-Hop and End-to-End identifiers.
     pub fn ids(&self) -> (u32, u32) {
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
@@ -265,12 +288,17 @@ impl FakeHss {
 
     /// A CER from this HSS (Cx only).
     pub fn cer(&self) -> Message {
+        self.cer_from(HSS_HOST)
+    }
+
+    /// A CER (Cx only) naming `origin_host`.
+    pub fn cer_from(&self, origin_host: &str) -> Message {
         let (h, e) = self.ids();
         capabilities(
             MessageBuilder::request(app::BASE, cmd::CAPABILITIES_EXCHANGE)
                 .hop_by_hop(h)
                 .end_to_end(e)
-                .avp_str(avp::ORIGIN_HOST, HSS_HOST)
+                .avp_str(avp::ORIGIN_HOST, origin_host)
                 .avp_str(avp::ORIGIN_REALM, HSS_REALM),
         )
         .finish()
