@@ -245,6 +245,69 @@ fn restarted_hss_is_back_in_service_within_one_watchdog_interval() {
 }
 
 #[test]
+fn a_failed_peer_is_replaced_by_a_spare_address() {
+    let dir = data_dir();
+    let first = FakeHss::listen("127.0.0.1:0");
+    let spare = FakeHss::listen("127.0.0.1:0");
+    // One peer wanted, two addresses known: the first is used, the second is the spare.
+    let mut server = Server::start_with_config(
+        dir.path(),
+        2,
+        &format!(
+            "max_peers = 1\n[hss]\npeers = [\"{}\", \"{}\"]\n",
+            first.addr, spare.addr
+        ),
+        &[],
+    );
+    first.wait_for("CER", 2, PROMPTLY, is_cer);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        spare.received().is_empty(),
+        "the spare is not used while the first peer works"
+    );
+
+    // The first HSS dies: each shard's link blacklists it and connects to the spare at once,
+    // not after a watchdog interval of retrying the dead address.
+    first.kill();
+    let killed = Instant::now();
+    let cers = spare.wait_for("CER at the spare", 2, PROMPTLY, is_cer);
+    assert!(
+        cers[1].at.duration_since(killed) < TW,
+        "replaced after {:?}",
+        cers[1].at.duration_since(killed)
+    );
+    // Both links are usable again, on the spare alone (the dead peer was removed, not kept).
+    let deadline = Instant::now() + PROMPTLY;
+    loop {
+        let m = server.prov("GET", "/metrics", None).body;
+        let open = format!(
+            "peer=\"{}\",role=\"outgoing\",state=\"open\"}} 1",
+            spare.addr
+        );
+        let usable =
+            (0..2).all(|s| m.contains(&format!("hearth_diameter_link_usable{{shard=\"{s}\"}} 1")));
+        if usable && m.matches(&open).count() == 2 && !m.contains(&first.addr.to_string()) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "links not back on the spare:\n{m}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // The first address comes back: the working spare stays (no churn).
+    let first = FakeHss::listen(&first.addr.to_string());
+    std::thread::sleep(TW + TW_JITTER);
+    assert!(
+        !first.received().iter().any(is_cer),
+        "the link went back to the first address while the spare worked"
+    );
+    assert!(server.terminate());
+    spare.wait_for("DPR", 2, PROMPTLY, |r| r.is(cmd::DISCONNECT_PEER, true));
+}
+
+#[test]
 fn an_hss_may_connect_to_the_diameter_listener() {
     let dir = data_dir();
     let hss = FakeHss::listen("127.0.0.1:0");

@@ -87,10 +87,15 @@ pub enum Source {
         realm: String,
         /// Port for the A/AAAA fallback (`hss_port`).
         port: u16,
-        /// Most peers taken from it (`max_peers`).
+        /// Most addresses taken from it ([`MAX_RESOLVED_ADDRESSES`]): the links use the first
+        /// `max_peers`, the rest are spares for failed ones.
         max: usize,
     },
 }
+
+/// Most addresses kept from one realm's DNS answers (which an outsider may fill): the first
+/// `max_peers` are connected, the others replace a peer that fails.
+pub const MAX_RESOLVED_ADDRESSES: usize = 8;
 
 /// The sources a configuration names, in order of preference: static peers first, then the realm
 /// (or, without one, `hss_hostname`). With a realm, `hss_hostname` is only the Destination-Host.
@@ -108,7 +113,7 @@ pub fn sources(config: &Config) -> Result<Vec<Source>, String> {
         sources.push(Source::Realm {
             realm: realm.to_owned(),
             port: config.hss_port,
-            max: config.max_peers,
+            max: MAX_RESOLVED_ADDRESSES.max(config.max_peers),
         });
     } else if let Some(host) = config.hss_host() {
         sources.push(Source::Host {
@@ -527,7 +532,7 @@ mod tests {
             [Source::Realm {
                 realm: "hss.test".into(),
                 port: 3868,
-                max: 2
+                max: MAX_RESOLVED_ADDRESSES
             }]
         );
         // Static peers come first.

@@ -33,6 +33,9 @@ pub type RequestHandler = Rc<dyn Fn(Message) -> Pin<Box<dyn Future<Output = Opti
 
 /// How often the timer task looks for a new DNS result even when no pool timer is due.
 const TARGETS_POLL: Duration = Duration::from_millis(500);
+/// How long the address of a failed peer is passed over when another resolved address can take
+/// its place (Clearwater's Diameter stack blacklists a failed peer for 30 s too).
+const FAILED_PEER_BLACKLIST_MS: u64 = 30_000;
 /// How long [`DiameterLink::shutdown`] waits for DPAs.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 /// How often the listener and the shutdown wait look at their flags.
@@ -55,7 +58,7 @@ pub fn origin_host(identity: &str, shard: usize, nr_shards: usize) -> String {
 }
 
 /// An outgoing peer: the address it connects to, and whether it is being removed (the address
-/// left the DNS answer).
+/// left the DNS answer, or it failed and another address takes its place).
 struct Outgoing {
     peer: PeerId,
     addr: SocketAddr,
@@ -88,6 +91,8 @@ pub struct DiameterLink {
     seen_generation: Cell<u64>,
     /// Re-read the targets at the next occasion (a retiring peer freed its place).
     targets_dirty: Cell<bool>,
+    /// Addresses of failed peers, passed over until the pool time given.
+    blacklist: RefCell<HashMap<SocketAddr, u64>>,
     handler: RefCell<Option<RequestHandler>>,
     timer_wake: LocalSender<()>,
     timer_wake_rx: RefCell<Option<LocalReceiver<()>>>,
@@ -161,6 +166,7 @@ impl DiameterLink {
             targets,
             seen_generation: Cell::new(0),
             targets_dirty: Cell::new(false),
+            blacklist: RefCell::new(HashMap::new()),
             handler: RefCell::new(None),
             timer_wake,
             timer_wake_rx: RefCell::new(Some(timer_wake_rx)),
@@ -440,8 +446,10 @@ impl DiameterLink {
                     to = state_name(to),
                     "Diameter peer state"
                 );
-                if to == PeerState::Closed {
-                    self.remove_if_retiring(peer);
+                match to {
+                    PeerState::Closed => self.remove_if_retiring(peer),
+                    PeerState::Down => self.replace_failed(peer),
+                    _ => {}
                 }
             }
             PoolEvent::Answer { id, message, .. } => {
@@ -532,8 +540,9 @@ impl DiameterLink {
         self.flush();
     }
 
-    /// Brings the outgoing peers in line with the published targets: the first `max_peers`
-    /// addresses get a peer, peers whose address went away are closed (DPR) and removed.
+    /// Brings the outgoing peers in line with the published targets: peers whose address went
+    /// away are closed (DPR) and removed; the others stay, and free places (up to `max_peers`)
+    /// go to the first resolved addresses not yet used and not blacklisted.
     fn sync_targets(&self, now: u64) {
         self.targets_dirty.set(false);
         if self.stopping.get() {
@@ -541,39 +550,21 @@ impl DiameterLink {
         }
         let (generation, addrs) = self.targets.snapshot();
         self.seen_generation.set(generation);
-        let wanted: Vec<SocketAddr> = addrs.into_iter().take(self.max_peers).collect();
+        self.blacklist.borrow_mut().retain(|_, until| *until > now);
         let mut to_close = Vec::new();
         for outgoing in self.outgoing.borrow_mut().iter_mut() {
-            if !outgoing.retiring && !wanted.contains(&outgoing.addr) {
+            if !outgoing.retiring && !addrs.contains(&outgoing.addr) {
                 outgoing.retiring = true;
                 to_close.push(outgoing.peer);
             }
         }
         for peer in to_close {
             tracing::info!(shard = self.shard, %peer, "Diameter peer no longer resolved: closing it");
-            let _ = self
-                .pool
-                .borrow_mut()
-                .close(peer, DisconnectCause::DoNotWantToTalkToYou, now);
-            let closed = self
-                .pool
-                .borrow()
-                .peer(peer)
-                .is_some_and(|p| p.state() == PeerState::Closed);
-            if closed {
-                self.remove_if_retiring(peer);
-            }
+            self.retire(peer, now);
         }
-        for addr in wanted {
-            let (present, count) = {
-                let outgoing = self.outgoing.borrow();
-                (
-                    outgoing.iter().any(|o| o.addr == addr && !o.retiring),
-                    outgoing.len(),
-                )
-            };
-            if present || count >= self.max_peers {
-                continue;
+        for addr in self.candidates(&addrs) {
+            if self.outgoing.borrow().len() >= self.max_peers {
+                break;
             }
             let added = self.pool.borrow_mut().add_peer(now);
             match added {
@@ -589,6 +580,72 @@ impl DiameterLink {
                     tracing::warn!(shard = self.shard, %addr, %error, "Diameter peer not added");
                 }
             }
+        }
+    }
+
+    /// The resolved addresses, in order, that no peer uses and that are not blacklisted.
+    fn candidates(&self, addrs: &[SocketAddr]) -> Vec<SocketAddr> {
+        let outgoing = self.outgoing.borrow();
+        let blacklist = self.blacklist.borrow();
+        addrs
+            .iter()
+            .filter(|addr| !outgoing.iter().any(|o| o.addr == **addr && !o.retiring))
+            .filter(|addr| !blacklist.contains_key(addr))
+            .copied()
+            .collect()
+    }
+
+    /// An outgoing peer's connection failed (DOWN). When another resolved address is free, the
+    /// failed address is blacklisted and the peer retired so that address takes its place;
+    /// otherwise the peer stays and reconnects at its watchdog expiry.
+    fn replace_failed(&self, peer: PeerId) {
+        if self.stopping.get() {
+            return;
+        }
+        let Some(addr) = self
+            .outgoing
+            .borrow()
+            .iter()
+            .find(|o| o.peer == peer && !o.retiring)
+            .map(|o| o.addr)
+        else {
+            return;
+        };
+        let now = self.now_ms();
+        self.blacklist.borrow_mut().retain(|_, until| *until > now);
+        let (_, addrs) = self.targets.snapshot();
+        if self.candidates(&addrs).is_empty() {
+            return;
+        }
+        tracing::warn!(shard = self.shard, %peer, %addr, "Diameter peer failed: blacklisted for 30 s, another address takes its place");
+        self.blacklist
+            .borrow_mut()
+            .insert(addr, now + FAILED_PEER_BLACKLIST_MS);
+        if let Some(o) = self
+            .outgoing
+            .borrow_mut()
+            .iter_mut()
+            .find(|o| o.peer == peer)
+        {
+            o.retiring = true;
+        }
+        self.retire(peer, now);
+        self.targets_dirty.set(true);
+    }
+
+    /// Closes a peer marked retiring; it is removed from the pool once closed.
+    fn retire(&self, peer: PeerId, now: u64) {
+        let _ = self
+            .pool
+            .borrow_mut()
+            .close(peer, DisconnectCause::DoNotWantToTalkToYou, now);
+        let closed = self
+            .pool
+            .borrow()
+            .peer(peer)
+            .is_some_and(|p| p.state() == PeerState::Closed);
+        if closed {
+            self.remove_if_retiring(peer);
         }
     }
 
