@@ -135,6 +135,39 @@ fn negative_key(command: &str, identities: &[&str]) -> String {
     key
 }
 
+/// A request's place in the shard's negative cache of "user unknown" answers: looked at before
+/// the HSS is asked, written when the HSS says it does not know the user.
+struct UnknownUser<'a> {
+    hss: &'a HssState,
+    key: String,
+}
+
+impl<'a> UnknownUser<'a> {
+    /// A 404 when the HSS said lately that it does not know `identities` for `command`.
+    fn check(
+        hss: &'a HssState,
+        command: &str,
+        identities: &[&str],
+        what: &str,
+    ) -> Result<Self, Response> {
+        let key = negative_key(command, identities);
+        if hss.unknown.borrow_mut().contains(&key) {
+            return Err(error(
+                404,
+                format!("the HSS does not know {what} (cached answer)"),
+            ));
+        }
+        Ok(UnknownUser { hss, key })
+    }
+
+    /// Remembers the HSS's answer if it says "user unknown".
+    fn remember(&self, outcome: CxResult) {
+        if is_user_unknown(outcome) {
+            self.hss.unknown.borrow_mut().insert(self.key.clone());
+        }
+    }
+}
+
 /// This shard's HSS state (created on first use).
 fn state(shard: &Shard) -> Result<&HssState, Response> {
     shard
@@ -185,6 +218,17 @@ async fn exchange(link: &DiameterLink, request: MessageBuilder) -> Result<Messag
         tracing::warn!(error = %e, "Cx request failed");
         error(cx::map_timeout().status, reason)
     })
+}
+
+/// Sends a Cx request and decodes its answer with `decode` (a malformed answer is a 500).
+async fn ask<A, E: std::fmt::Display>(
+    link: &DiameterLink,
+    request: MessageBuilder,
+    command: &str,
+    decode: impl FnOnce(&Message) -> Result<A, E>,
+) -> Result<A, Response> {
+    let answer = exchange(link, request).await?;
+    decode(&answer).map_err(|e| malformed(command, e))
 }
 
 fn malformed(command: &str, e: impl std::fmt::Display) -> Response {
@@ -247,14 +291,7 @@ async fn multimedia_auth(
     impu: &str,
     scheme: AuthScheme,
 ) -> Result<Maa, Response> {
-    let hss = state(shard)?;
-    let unknown_key = negative_key("mar", &[impi, impu]);
-    if hss.unknown.borrow_mut().contains(&unknown_key) {
-        return Err(error(
-            404,
-            "the HSS does not know this user (cached answer)",
-        ));
-    }
+    let unknown = UnknownUser::check(state(shard)?, "mar", &[impi, impu], "this user")?;
     // Sprout sends resync-auth = base64(RAND || AUTS); Homestead's document names it autn.
     let resync = match req
         .query_param("resync-auth")
@@ -289,11 +326,8 @@ async fn multimedia_auth(
         number_auth_items: 1,
         server_name,
     };
-    let answer = exchange(link, mar.builder()).await?;
-    let maa = Maa::from_message(&answer).map_err(|e| malformed("MAA", e))?;
-    if is_user_unknown(maa.result) {
-        hss.unknown.borrow_mut().insert(unknown_key);
-    }
+    let maa = ask(link, mar.builder(), "MAA", Maa::from_message).await?;
+    unknown.remember(maa.result);
     Ok(maa)
 }
 
@@ -393,10 +427,10 @@ async fn registration_status(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let unknown_key = negative_key("uar", &[impi, &impu]);
-    if hss.unknown.borrow_mut().contains(&unknown_key) {
-        return error(404, "the HSS does not know this user (cached answer)");
-    }
+    let unknown = match UnknownUser::check(hss, "uar", &[impi, &impu], "this user") {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
     let visited_network = req
         .query_param("visited-network")
         .map_or_else(|| shard.config.home_domain.clone(), |v| v.into_owned());
@@ -408,17 +442,11 @@ async fn registration_status(
         authorization_type,
         uar_flags,
     };
-    let answer = match exchange(link, uar.builder()).await {
-        Ok(a) => a,
+    let uaa = match ask(link, uar.builder(), "UAA", Uaa::from_message).await {
+        Ok(u) => u,
         Err(r) => return r,
     };
-    let uaa = match Uaa::from_message(&answer) {
-        Ok(u) => u,
-        Err(e) => return malformed("UAA", e),
-    };
-    if is_user_unknown(uaa.result) {
-        hss.unknown.borrow_mut().insert(unknown_key);
-    }
+    unknown.remember(uaa.result);
     outcome_response(cx::map_uaa(&uaa), "this user")
 }
 
@@ -442,30 +470,21 @@ async fn location(shard: &Rc<Shard>, link: &DiameterLink, req: &Request, impu: &
         Ok(s) => s,
         Err(r) => return r,
     };
-    let unknown_key = negative_key("lir", &[impu]);
-    if hss.unknown.borrow_mut().contains(&unknown_key) {
-        return error(
-            404,
-            "the HSS does not know this public identity (cached answer)",
-        );
-    }
+    let unknown = match UnknownUser::check(hss, "lir", &[impu], "this public identity") {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
     let lir = Lir {
         routing: routing(link),
         originating,
         public_identity: impu.to_owned(),
         authorization_type,
     };
-    let answer = match exchange(link, lir.builder()).await {
-        Ok(a) => a,
+    let lia = match ask(link, lir.builder(), "LIA", Lia::from_message).await {
+        Ok(l) => l,
         Err(r) => return r,
     };
-    let lia = match Lia::from_message(&answer) {
-        Ok(l) => l,
-        Err(e) => return malformed("LIA", e),
-    };
-    if is_user_unknown(lia.result) {
-        hss.unknown.borrow_mut().insert(unknown_key);
-    }
+    unknown.remember(lia.result);
     outcome_response(cx::map_lia(&lia), "this public identity")
 }
 
@@ -529,13 +548,10 @@ async fn reg_data_put(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let unknown_key = negative_key("sar", &[impu]);
-    if hss.unknown.borrow_mut().contains(&unknown_key) {
-        return error(
-            404,
-            "the HSS does not know this public identity (cached answer)",
-        );
-    }
+    let unknown = match UnknownUser::check(hss, "sar", &[impu], "this public identity") {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
     let private_id = req.query_param("private_id").map(|s| s.into_owned());
     let no_cache = req
         .header("cache-control")
@@ -608,13 +624,9 @@ async fn reg_data_put(
             server_assignment_type: assignment.into(),
             user_data_already_available: false,
         };
-        let answer = match exchange(link, sar.builder()).await {
-            Ok(a) => a,
-            Err(r) => return r,
-        };
-        let saa = match Saa::from_message(&answer) {
+        let saa = match ask(link, sar.builder(), "SAA", Saa::from_message).await {
             Ok(s) => s,
-            Err(e) => return malformed("SAA", e),
+            Err(r) => return r,
         };
         match cx::map_saa(&saa, wildcard.as_deref()) {
             SaaOutcome::Status(200) => break saa,
@@ -626,9 +638,7 @@ async fn reg_data_put(
                 return error(500, "the HSS kept changing the wildcarded public identity");
             }
             SaaOutcome::Status(status) => {
-                if is_user_unknown(saa.result) {
-                    hss.unknown.borrow_mut().insert(unknown_key);
-                }
+                unknown.remember(saa.result);
                 return error(status, outcome_reason(status, "this public identity"));
             }
         }
