@@ -28,7 +28,17 @@ fn config(timeout_ms: u64) -> Config {
     let mut config = Config::default();
     config.hss.peers = vec!["127.0.0.1:1".into()]; // HSS mode; targets are given directly
     config.diameter_timeout_ms = timeout_ms;
+    config.hss.allowed_peers = vec![HSS_HOST.into()];
     config
+}
+
+/// Runs blocking test code (the fake HSS's side) off the executor; a panic there fails the test
+/// instead of leaving the awaiting future pending for ever.
+async fn blocking<T: Send + 'static>(code: impl FnOnce() -> T + Send + 'static) -> T {
+    let outcome = glommio::executor()
+        .spawn_blocking(move || std::panic::catch_unwind(std::panic::AssertUnwindSafe(code)))
+        .await;
+    outcome.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 fn link(config: &Config, peers: &[SocketAddr]) -> Rc<DiameterLink> {
@@ -301,7 +311,7 @@ fn incoming_connection_rtr_without_handler_gets_5012() {
         let addr = listener.local_addr().unwrap();
         let link = DiameterLink::new(&config(2_000), 0, 1, PeerTargets::fixed(Vec::new())).unwrap();
         link.start(Some(listener));
-        let exchange = glommio::executor().spawn_blocking(move || {
+        let exchange = blocking(move || {
             let (hss, conn) = FakeHss::connect(addr);
             let cea = hss.wait_for("CEA", 1, PROMPTLY, |r| {
                 r.is(cmd::CAPABILITIES_EXCHANGE, false)
@@ -372,7 +382,7 @@ fn incoming_requests_reach_the_handler() {
             })
         }));
         link.start(Some(listener));
-        let exchange = glommio::executor().spawn_blocking(move || {
+        let exchange = blocking(move || {
             let (hss, conn) = FakeHss::connect(addr);
             hss.wait_for("CEA", 1, PROMPTLY, |r| {
                 r.is(cmd::CAPABILITIES_EXCHANGE, false)
