@@ -2,9 +2,9 @@
 //! `PeerPool` (initiator) driven synchronously from the test, and its HTTP control API.
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
@@ -28,123 +28,11 @@ use hearth_core::diameter::{DEFAULT_MAX_MESSAGE_LEN, Message, MessageBuilder, Re
 use hearth_core::xml::parse_user_data;
 use sha2::{Digest, Sha256};
 
+mod common;
+use common::sim::Sim;
+
 const HOMESTEAD: &str = "homestead.example.com";
 const SCSCF: &str = "sip:scscf.example.com";
-
-// ---------------------------------------------------------------------------------------------
-// The simulator process
-
-struct Sim {
-    child: Option<Child>,
-    diameter: SocketAddr,
-    control: SocketAddr,
-    agent: ureq::Agent,
-}
-
-fn hearth() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_hearth"))
-}
-
-impl Sim {
-    fn start(extra: &[&str]) -> Sim {
-        let mut child = hearth()
-            .args(["hss-sim", "--listen", "127.0.0.1:0"])
-            .args(["--control-addr", "127.0.0.1:0"])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start hearth hss-sim");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let (mut diameter, mut control) = (None, None);
-        while diameter.is_none() || control.is_none() {
-            let line = lines
-                .next()
-                .expect("hss-sim exited before listening")
-                .expect("stdout line");
-            let addr = |prefix: &str| {
-                line.strip_prefix(prefix)
-                    .map(|a| a.parse::<SocketAddr>().expect("address"))
-            };
-            diameter = diameter.or_else(|| addr("hss-sim: diameter listening on "));
-            control = control.or_else(|| addr("hss-sim: control listening on "));
-        }
-        // Keep reading stdout so the simulator never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(30)))
-            .build()
-            .into();
-        Sim {
-            child: Some(child),
-            diameter: diameter.expect("diameter"),
-            control: control.expect("control"),
-            agent,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.control)
-    }
-
-    fn get(&self, path: &str) -> (u16, serde_json::Value) {
-        let mut response = self.agent.get(self.url(path)).call().expect("GET");
-        let status = response.status().as_u16();
-        let body = response.body_mut().read_to_string().expect("body");
-        (
-            status,
-            serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
-        )
-    }
-
-    fn post(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
-        post(&self.agent, &self.url(path), body)
-    }
-
-    fn configure(&self, body: serde_json::Value) {
-        let (status, answer) = self.post("/config", &body);
-        assert_eq!(status, 200, "{answer}");
-    }
-
-    fn terminate(&mut self) -> ExitStatus {
-        let mut child = self.child.take().expect("running");
-        let pid = child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = child.try_wait().expect("wait") {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "hss-sim ignored SIGTERM");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn post(agent: &ureq::Agent, url: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
-    let mut response = agent
-        .post(url)
-        .header("Content-Type", "application/json")
-        .send(body.to_string())
-        .expect("POST");
-    let status = response.status().as_u16();
-    let text = response.body_mut().read_to_string().expect("body");
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
-    )
-}
 
 // ---------------------------------------------------------------------------------------------
 // A Diameter client: hearth-core's PeerPool over a blocking socket
@@ -426,7 +314,7 @@ fn read_message(socket: &mut TcpStream, buf: &mut BytesMut) -> Option<Message> {
 
 #[test]
 fn cer_dwr_and_dpr_over_a_raw_socket() {
-    let sim = Sim::start(&["--subscribers", "10"]);
+    let sim = Sim::start_with(&["--subscribers", "10"]);
     let mut socket = TcpStream::connect(sim.diameter).expect("connect");
     socket
         .set_read_timeout(Some(Duration::from_secs(10)))
@@ -496,7 +384,7 @@ fn cer_dwr_and_dpr_over_a_raw_socket() {
     );
     // Then the simulator closes the connection.
     assert!(read_message(&mut socket, &mut buf).is_none());
-    let (_, stats) = sim.get("/stats");
+    let (_, stats) = sim.get_status("/stats");
     assert_eq!(stats["connections_total"], 1);
 }
 
@@ -505,7 +393,7 @@ fn cer_dwr_and_dpr_over_a_raw_socket() {
 
 #[test]
 fn mar_digest_and_aka_verified_like_a_ue_with_resync() {
-    let sim = Sim::start(&[
+    let sim = Sim::start_with(&[
         "--subscribers",
         "100",
         "--prefix",
@@ -600,7 +488,7 @@ fn mar_digest_and_aka_verified_like_a_ue_with_resync() {
         panic!("the vector after resync must be accepted");
     };
     assert_eq!(sqn_from_bytes(&ue.sqn) >> 5, 501);
-    let (status, view) = sim.get("/subscriber/user3%40example.com");
+    let (status, view) = sim.get_status("/subscriber/user3%40example.com");
     assert_eq!(status, 200);
     assert_eq!(view["seq"], 501);
 
@@ -614,7 +502,10 @@ fn mar_digest_and_aka_verified_like_a_ue_with_resync() {
         Some(Resync { rand, auts: forged }),
     );
     assert_eq!(maa.result, CxResult::Base(5003));
-    assert_eq!(sim.get("/subscriber/user3%40example.com").1["seq"], 501);
+    assert_eq!(
+        sim.get_status("/subscriber/user3%40example.com").1["seq"],
+        501
+    );
 
     // Unknown users and identities that do not belong together.
     let maa = client.mar(
@@ -631,7 +522,7 @@ fn mar_digest_and_aka_verified_like_a_ue_with_resync() {
         None,
     );
     assert_eq!(maa.result, tgpp(5002));
-    let (_, stats) = sim.get("/stats");
+    let (_, stats) = sim.get_status("/stats");
     assert_eq!(stats["requests"]["MAR"], 10);
 }
 
@@ -659,7 +550,7 @@ fn population_file() -> tempfile::NamedTempFile {
 fn uar_lir_and_sar_answers_from_a_population_file() {
     let file = population_file();
     let path = file.path().to_str().expect("path").to_owned();
-    let sim = Sim::start(&["--population", &path]);
+    let sim = Sim::start_with(&["--population", &path]);
     let mut client = Client::connect(sim.diameter, HOMESTEAD);
 
     let uaa = client.uar("alice@example.com", "sip:alice@example.com", "example.com");
@@ -784,22 +675,22 @@ fn uar_lir_and_sar_answers_from_a_population_file() {
     assert_eq!(saa.result, tgpp(5001));
 
     // The control API's refusals.
-    assert_eq!(sim.get("/subscriber/nobody%40example.com").0, 404);
-    assert_eq!(sim.get("/nothing-here").0, 404);
-    let (status, body) = sim.post("/ppr", &serde_json::json!({"impi": "nobody"}));
+    assert_eq!(sim.get_status("/subscriber/nobody%40example.com").0, 404);
+    assert_eq!(sim.get_status("/nothing-here").0, 404);
+    let (status, body) = sim.post("/ppr", serde_json::json!({"impi": "nobody"}));
     assert_eq!(status, 404, "{body}");
     let (status, body) = sim.post(
         "/rtr",
-        &serde_json::json!({"impis": ["alice@example.com"], "reason": "NOPE"}),
+        serde_json::json!({"impis": ["alice@example.com"], "reason": "NOPE"}),
     );
     assert_eq!(status, 400, "{body}");
-    let (status, _) = sim.post("/stats", &serde_json::json!({}));
+    let (status, _) = sim.post("/stats", serde_json::json!({}));
     assert_eq!(status, 405);
 }
 
 #[test]
 fn zh_mar_returns_a_vector_and_the_guss() {
-    let sim = Sim::start(&["--subscribers", "5", "--prefix", "user"]);
+    let sim = Sim::start_with(&["--subscribers", "5", "--prefix", "user"]);
     let mut client = Client::connect(sim.diameter, "bsf.example.com");
     let zh_mar = |impi: &str| {
         MessageBuilder::request(app::ZH, cmd::MULTIMEDIA_AUTH)
@@ -861,7 +752,7 @@ fn zh_mar_returns_a_vector_and_the_guss() {
 
 #[test]
 fn injected_latency_errors_and_drops() {
-    let sim = Sim::start(&[
+    let sim = Sim::start_with(&[
         "--subscribers",
         "10",
         "--prefix",
@@ -931,7 +822,7 @@ fn injected_latency_errors_and_drops() {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         client.pump_once(Duration::from_millis(20));
-        if sim.get("/stats").1["dropped"] == 1 {
+        if sim.get_status("/stats").1["dropped"] == 1 {
             break;
         }
         assert!(Instant::now() < deadline, "the drop was not counted");
@@ -951,11 +842,11 @@ fn injected_latency_errors_and_drops() {
             .take_event(|e| matches!(e, PoolEvent::Answer { id, .. } if *id == dropped))
             .is_none()
     );
-    let (_, stats) = sim.get("/stats");
+    let (_, stats) = sim.get_status("/stats");
     assert_eq!(stats["injected_errors"], 2);
     assert!(stats["delayed"].as_u64().expect("delayed") >= 3);
 
-    let (status, error) = sim.post("/config", &serde_json::json!({"error_rate": 2}));
+    let (status, error) = sim.post("/config", serde_json::json!({"error_rate": 2}));
     assert_eq!(status, 400, "{error}");
 }
 
@@ -964,7 +855,7 @@ fn injected_latency_errors_and_drops() {
 
 #[test]
 fn rtr_and_ppr_reach_the_connection_that_registered() {
-    let sim = Sim::start(&["--subscribers", "10", "--prefix", "user"]);
+    let sim = Sim::start_with(&["--subscribers", "10", "--prefix", "user"]);
     let mut other = Client::connect(sim.diameter, "homestead-a.example.com");
     let mut client = Client::connect(sim.diameter, "homestead-b.example.com");
     let saa = client.sar(
@@ -975,16 +866,11 @@ fn rtr_and_ppr_reach_the_connection_that_registered() {
     );
     assert_eq!(saa.result, CxResult::SUCCESS);
 
-    let agent = sim.agent.clone();
-    let url = sim.url("/rtr");
-    let http = std::thread::spawn(move || {
-        post(
-            &agent,
-            &url,
-            &serde_json::json!({"impis": ["user1@example.com"], "reason": "SERVER_CHANGE",
-                                "reason_info": "moving"}),
-        )
-    });
+    let http = sim.post_in_background(
+        "/rtr",
+        serde_json::json!({"impis": ["user1@example.com"], "reason": "SERVER_CHANGE",
+                           "reason_info": "moving"}),
+    );
     let (token, request) = client.incoming();
     let rtr = Rtr::from_message(&request).expect("RTR");
     assert_eq!(rtr.user_name, "user1@example.com");
@@ -1005,11 +891,11 @@ fn rtr_and_ppr_reach_the_connection_that_registered() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["result_code"], 2001);
     assert_eq!(body["destination_host"], "homestead-b.example.com");
-    let (_, view) = sim.get("/subscriber/user1%40example.com");
+    let (_, view) = sim.get_status("/subscriber/user1%40example.com");
     assert!(view["irs"][0]["assignment"].is_null(), "{view}");
 
     // Nothing registered any more: the control API says so.
-    let (status, _) = sim.post("/rtr", &serde_json::json!({"impis": ["user1@example.com"]}));
+    let (status, _) = sim.post("/rtr", serde_json::json!({"impis": ["user1@example.com"]}));
     assert_eq!(status, 409);
 
     // PPR with a new iFC, after a new registration.
@@ -1019,17 +905,12 @@ fn rtr_and_ppr_reach_the_connection_that_registered() {
         ServerAssignmentType::Registration,
         None,
     );
-    let agent = sim.agent.clone();
-    let url = sim.url("/ppr");
     let ifc = "<ServiceProfile><InitialFilterCriteria><Priority>7</Priority><ApplicationServer><ServerName>sip:new-as.example.com</ServerName><DefaultHandling>0</DefaultHandling></ApplicationServer></InitialFilterCriteria></ServiceProfile>";
-    let http = std::thread::spawn(move || {
-        post(
-            &agent,
-            &url,
-            &serde_json::json!({"impi": "user1@example.com", "ifc": ifc,
-                                "charging": {"ccf1": "aaa://new-ccf.example.com"}}),
-        )
-    });
+    let http = sim.post_in_background(
+        "/ppr",
+        serde_json::json!({"impi": "user1@example.com", "ifc": ifc,
+                           "charging": {"ccf1": "aaa://new-ccf.example.com"}}),
+    );
     let (token, request) = client.incoming();
     let ppr = Ppr::from_message(&request).expect("PPR");
     assert_eq!(ppr.user_name, "user1@example.com");
@@ -1073,7 +954,7 @@ fn rtr_and_ppr_reach_the_connection_that_registered() {
             .take_event(|e| matches!(e, PoolEvent::IncomingRequest { .. }))
             .is_none()
     );
-    let (_, stats) = sim.get("/stats");
+    let (_, stats) = sim.get_status("/stats");
     assert_eq!(stats["sent"]["RTR"], 1);
     assert_eq!(stats["sent"]["PPR"], 1);
     assert_eq!(stats["connections_open"], 2);
@@ -1084,9 +965,9 @@ fn rtr_and_ppr_reach_the_connection_that_registered() {
 
 #[test]
 fn sigterm_sends_dpr_and_exits_zero() {
-    let mut sim = Sim::start(&["--subscribers", "1"]);
+    let mut sim = Sim::start_with(&["--subscribers", "1"]);
     let mut client = Client::connect(sim.diameter, HOMESTEAD);
-    let pid = sim.child.as_ref().expect("child").id().to_string();
+    let pid = sim.pid().to_string();
     let _ = Command::new("kill").args(["-TERM", &pid]).status();
     let mut reason = None;
     client.pump_until(Duration::from_secs(10), |c| {
@@ -1111,7 +992,7 @@ fn a_bad_population_file_exits_2_with_the_reason() {
     let mut file = tempfile::NamedTempFile::new().expect("temp file");
     file.write_all(br#"{"subscribers": [{"impi": "x@example.com", "password": "p", "irs": [{"impus": ["x@example.com"]}]}]}"#)
         .expect("write");
-    let output = hearth()
+    let output = Command::new(env!("CARGO_BIN_EXE_hearth"))
         .args(["hss-sim", "--listen", "127.0.0.1:0", "--population"])
         .arg(file.path())
         .output()

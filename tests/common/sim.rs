@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
@@ -38,15 +38,25 @@ impl Sim {
 
     /// Starts a simulator whose Diameter listener is `listen` (to restart one on its old port).
     pub fn start_on(listen: &str, population: &Path, extra: &[&str]) -> Sim {
+        let population = population.to_str().expect("UTF-8 path");
+        let mut args = vec!["--population", population, "--origin-realm", "example.com"];
+        args.extend_from_slice(extra);
+        Self::launch(listen, &args)
+    }
+
+    /// Starts a simulator on a free port with only `args` (a generated population, say).
+    pub fn start_with(args: &[&str]) -> Sim {
+        Self::launch("127.0.0.1:0", args)
+    }
+
+    /// Starts a simulator whose Diameter listener is `listen`, with `args`.
+    pub fn launch(listen: &str, args: &[&str]) -> Sim {
         let control = free_port();
         let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
             .arg("hss-sim")
             .args(["--listen", listen])
-            .arg("--population")
-            .arg(population)
             .args(["--control-addr", &control.to_string()])
-            .args(["--origin-realm", "example.com"])
-            .args(extra)
+            .args(args)
             .env("HEARTH_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -97,6 +107,31 @@ impl Sim {
         })
     }
 
+    /// GET on the control API: status and JSON body (null when it is not JSON).
+    pub fn get_status(&self, path: &str) -> (u16, serde_json::Value) {
+        let a = self.get(path).expect("control API answers");
+        let body = serde_json::from_str(&a.body).unwrap_or(serde_json::Value::Null);
+        (a.status, body)
+    }
+
+    /// Sets the simulator's injection (`POST /config`), which must be accepted.
+    pub fn configure(&self, body: serde_json::Value) {
+        let (status, answer) = self.post("/config", body);
+        assert_eq!(status, 200, "{answer}");
+    }
+
+    /// POST on the control API from another thread (for commands such as `/rtr` that wait for
+    /// an answer the test itself must give).
+    pub fn post_in_background(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> std::thread::JoinHandle<(u16, serde_json::Value)> {
+        let agent = self.agent.clone();
+        let url = format!("http://{}{path}", self.control);
+        std::thread::spawn(move || post(&agent, &url, body))
+    }
+
     /// GET on the control API, as JSON.
     pub fn get_json(&self, path: &str) -> serde_json::Value {
         let a = self.get(path).expect("control API answers");
@@ -106,24 +141,33 @@ impl Sim {
 
     /// POST on the control API; status and JSON body.
     pub fn post(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
-        let mut resp = self
-            .agent
-            .post(format!("http://{}{path}", self.control))
-            .header("Content-Type", "application/json")
-            .send(body.to_string())
-            .expect("control API answers");
-        let status = resp.status().as_u16();
-        let text = resp.body_mut().read_to_string().unwrap_or_default();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
-        )
+        post(&self.agent, &format!("http://{}{path}", self.control), body)
     }
 
     /// Requests of `command` (`MAR`, `UAR`, `LIR`, `SAR`) the simulator has seen.
     pub fn count(&self, command: &str) -> u64 {
         let stats = self.get_json("/stats");
         stats["requests"][command].as_u64().unwrap_or(0)
+    }
+
+    /// The simulator's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// Stops the simulator with SIGTERM and returns how it exited.
+    pub fn terminate(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let pid = child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "hss-sim ignored SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Kills the simulator at once (no DPR).
@@ -133,6 +177,20 @@ impl Sim {
             let _ = child.wait();
         }
     }
+}
+
+fn post(agent: &ureq::Agent, url: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+    let mut resp = agent
+        .post(url)
+        .header("Content-Type", "application/json")
+        .send(body.to_string())
+        .expect("control API answers");
+    let status = resp.status().as_u16();
+    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+    )
 }
 
 impl Drop for Sim {
