@@ -629,6 +629,14 @@ impl Peer {
         Ok(())
     }
 
+    /// Gives up a request received as [`PeerEvent::IncomingRequest`] without answering it (a
+    /// simulated HSS losing it): it stops counting towards `max_incoming_requests`, and a
+    /// retransmission with its Hop-by-Hop Identifier is delivered again. False when the token is
+    /// not awaiting an answer on the current connection.
+    pub fn abandon(&mut self, token: AnswerToken) -> bool {
+        token.connection == self.connection && self.incoming.remove(&token.hop_by_hop)
+    }
+
     /// Closes the connection for good: a DPR with `cause` when it is up (the connection closes on
     /// the DPA, or after the handshake timeout), else at once. No reconnection follows until
     /// [`Peer::start`].

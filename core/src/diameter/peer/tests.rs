@@ -1181,6 +1181,40 @@ fn incoming_requests_are_checked_and_bounded() {
 }
 
 #[test]
+fn abandoned_incoming_requests_free_their_place() {
+    let mut hss = Hss::new(HSS_HOST, 1);
+    let mut config = our_config(42);
+    config.max_incoming_requests = 1;
+    let mut peer = open_peer(Arc::new(config), &hss);
+    let first = hss.ppr(16_777_216);
+    peer.bytes_received(first.as_bytes(), 100);
+    let Some(PeerEvent::IncomingRequest { token, .. }) = peer.poll_event() else {
+        panic!()
+    };
+    // Given up, not answered: nothing is sent and the one place is free again.
+    assert!(peer.abandon(token));
+    assert!(!peer.abandon(token));
+    assert!(sent(&mut peer).is_empty());
+    assert_eq!(
+        peer.send_answer(token, ppa(&first)),
+        Err(SendError::AlreadyAnswered)
+    );
+    let second = hss.ppr(16_777_216);
+    peer.bytes_received(second.as_bytes(), 101);
+    assert_eq!(events(&mut peer).len(), 1);
+    assert!(
+        sent(&mut peer).is_empty(),
+        "the second request is not refused"
+    );
+    // A retransmission of the abandoned request is delivered again (the place is taken now).
+    peer.bytes_received(first.as_bytes(), 102);
+    assert_eq!(
+        crate::diameter::peer::testkit::result_code(&only_sent(&mut peer)),
+        Some(3004)
+    );
+}
+
+#[test]
 fn reopen_throws_application_requests_away() {
     let mut hss = Hss::new(HSS_HOST, 1);
     let mut peer = open_peer(config(), &hss);
