@@ -208,14 +208,21 @@ fn drain(peer: &mut Peer, remote: &mut Remote) {
             Ok(Some(message)) => message,
             other => panic!("a transmitted chunk is not one message: {other:?}"),
         };
-        assert!(buf.is_empty(), "a transmitted chunk holds more than one message");
+        assert!(
+            buf.is_empty(),
+            "a transmitted chunk holds more than one message"
+        );
         if message.header().is_request() {
             let origin = message
                 .avp(avp::ORIGIN_HOST)
                 .ok()
                 .flatten()
                 .and_then(|a| a.as_utf8().ok().map(str::to_owned));
-            assert_eq!(origin.as_deref(), Some(OUR_HOST), "our request's Origin-Host");
+            assert_eq!(
+                origin.as_deref(),
+                Some(OUR_HOST),
+                "our request's Origin-Host"
+            );
             if remote.our_requests.len() < 64 {
                 remote.our_requests.push(message);
             }
@@ -232,7 +239,10 @@ fn drain(peer: &mut Peer, remote: &mut Remote) {
             _ => {}
         }
     }
-    assert!(peer.pending_requests() <= MAX_PENDING, "more pending than allowed");
+    assert!(
+        peer.pending_requests() <= MAX_PENDING,
+        "more pending than allowed"
+    );
     if peer.is_usable() {
         assert_eq!(peer.state(), PeerState::Open, "usable but not open");
     }
